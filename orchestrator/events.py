@@ -1,0 +1,100 @@
+"""One event per state change (SPEC §7): an audit entry and webhook outbox rows, in the caller's transaction.
+
+Services call ``emit`` inside their ``transaction.atomic`` block, so the event exists if and only if the change
+it describes was committed; delivery to webhooks is asked for on commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from orchestrator.lib import context
+
+EVENT_TYPES: tuple[str, ...] = (
+    "workflow.created",
+    "workflow.started",
+    "workflow.completed",
+    "workflow.failed",
+    "workflow.cancelled",
+    "node.failed",
+    "approval.requested",
+    "approval.approved",
+    "approval.rejected",
+    "approval.expired",
+    "approval.executed",
+    "workspace.lock_acquired",
+    "workspace.lock_released",
+    "workspace.provisioned",
+    "workspace.hibernated",
+    "workspace.terminated",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "webhook.secret_rotated",
+    "webhook.test",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    tenant_id: Any
+    data: dict[str, Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime = field(default_factory=timezone.now)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body subscribers receive (SPEC §7)."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "tenant_id": str(self.tenant_id) if self.tenant_id is not None else None,
+            "data": self.data,
+        }
+
+
+def emit(
+    event_type: str,
+    *,
+    tenant_id: Any,
+    resource_type: str,
+    resource_id: Any,
+    data: dict[str, Any],
+    actor: context.Actor | None = None,
+    before: Any = None,
+    after: Any = None,
+    reason: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Event:
+    """Record ``event_type`` for a resource: audit entry + webhook outbox rows, atomically with the caller.
+
+    ``actor`` defaults to the request's authenticated actor, or ``system`` in workers. Raises ``ValueError`` for
+    an unknown event type (a programming error, caught by tests).
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    # Imported here: the audit and webhooks apps import this module's Event for typing.
+    from audit.services import record_event
+    from webhooks.services import enqueue_event
+
+    event = Event(type=event_type, tenant_id=tenant_id, data=data)
+    with transaction.atomic():
+        record_event(
+            event,
+            actor=actor or context.current().actor,
+            resource_type=resource_type,
+            resource_id=str(resource_id),
+            before=before,
+            after=after,
+            reason=reason,
+            metadata=metadata,
+        )
+        enqueue_event(event)
+    return event

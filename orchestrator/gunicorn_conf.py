@@ -1,0 +1,20 @@
+"""gunicorn settings shared by ``manage.py run`` and the container image."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import multiprocess
+
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Tell prometheus_client the worker is gone so its live gauges stop counting (counters are kept)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

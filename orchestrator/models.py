@@ -1,0 +1,264 @@
+"""Tenancy, credentials and request bookkeeping for the orchestrator.
+
+The workflow engine's models live beside these (``WorkflowRun`` and friends) once the engine lands.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Tenant(models.Model):
+    """An organisation: every workflow, workspace, approval, webhook and audit entry belongs to one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    # Per-tenant override of the risk policy (SPEC §6.2); empty means "use the settings default".
+    risk_policy = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    REVIEWER = "reviewer", "Reviewer"
+    OPERATOR = "operator", "Operator"
+
+
+class Membership(models.Model):
+    """A person's role in one tenant."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+class Scope(models.TextChoices):
+    WORKFLOWS = "workflows", "Workflows"
+    WORKSPACES = "workspaces", "Workspaces"
+    APPROVALS_REQUEST = "approvals:request", "Request approvals"
+    APPROVALS_DECIDE = "approvals:decide", "Decide approvals"
+    WEBHOOKS = "webhooks", "Webhooks"
+    AUDIT = "audit", "Audit"
+
+
+class ApiKey(models.Model):
+    """A service credential for one tenant. Only a SHA-256 of the key is stored; the key is shown once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Visible part of the key, for recognising it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotentRequest(models.Model):
+    """One ``Idempotency-Key`` seen from one caller (SPEC §2): the request fingerprint and the stored response."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS"
+        COMPLETED = "COMPLETED"
+
+    id = models.BigAutoField(primary_key=True)
+    caller = models.CharField(max_length=80, help_text="api_key:<id> or user:<id>")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "key"], name="idempotent_request_unique_caller_key"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["IN_PROGRESS", "COMPLETED"]),
+                name="idempotent_request_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller}:{self.key} ({self.status})"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class NodeType(models.TextChoices):
+    TASK = "TASK"
+    DECISION = "DECISION"
+    PARALLEL = "PARALLEL"
+    WAIT = "WAIT"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "PENDING"
+    READY = "READY"
+    RUNNING = "RUNNING"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    WAITING = "WAITING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+
+
+class NodeRunStatus(models.TextChoices):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class WorkflowRun(models.Model):
+    """One execution of a workflow definition (SPEC §3)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="runs")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Who created and who started the run: the requester of approvals the scheduler asks for (SPEC §6.1).
+    created_by = models.JSONField(default=dict, blank=True, help_text='{"type", "id", "display"}')
+    started_by = models.JSONField(default=dict, blank=True, help_text='{"type", "id", "display"}')
+    error = models.TextField(blank=True)
+    cancel_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="run_status_valid"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="run_tenant_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class WorkflowNode(models.Model):
+    """A node of a run's DAG; ``config`` holds the type-specific definition fields as validated."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="nodes")
+    key = models.CharField(max_length=64)
+    type = models.CharField(max_length=16, choices=NodeType.choices)
+    name = models.CharField(max_length=200, blank=True)
+    depends_on = models.JSONField(default=list, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    # Dependencies not yet COMPLETED: successors become READY with one set-based UPDATE when it reaches 0.
+    pending_dependencies = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Earliest time the scheduler may act: retry backoff for READY nodes, the timer for WAITING nodes.
+    not_before = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="node_unique_run_key"),
+            models.CheckConstraint(condition=models.Q(status__in=NodeStatus.values), name="node_status_valid"),
+            models.CheckConstraint(condition=models.Q(type__in=NodeType.values), name="node_type_valid"),
+        ]
+        indexes = [
+            # The scheduler's hot query: ready (or timed) work only, a tiny index whatever the history size.
+            models.Index(
+                fields=["not_before"],
+                name="node_ready_idx",
+                condition=models.Q(status__in=["READY", "WAITING"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+
+class WorkflowNodeRun(models.Model):
+    """One attempt of a TASK node: its own status, input, output, error, timings and lease."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    node = models.ForeignKey(WorkflowNode, on_delete=models.CASCADE, related_name="node_runs")
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="node_runs")
+    attempt = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=NodeRunStatus.choices, default=NodeRunStatus.RUNNING)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Lease: the worker holding the attempt and until when; the reaper retries/fails expired ones.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    fencing_token = models.BigIntegerField(null=True, blank=True)
+    external_task_id = models.CharField(max_length=200, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["node", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "attempt"], name="node_run_unique_attempt"),
+            models.CheckConstraint(condition=models.Q(status__in=NodeRunStatus.values), name="node_run_status_valid"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lease_expires_at"],
+                name="node_run_live_lease_idx",
+                condition=models.Q(status="RUNNING"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id}#{self.attempt} ({self.status})"

@@ -1,0 +1,38 @@
+"""Root URLs: the API under /api/v1/, the console under /console/, the admin under /admin/."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+from django.views import defaults
+
+from orchestrator.lib import problems
+
+
+def root(request: HttpRequest) -> HttpResponse:
+    return redirect("/console/")
+
+
+urlpatterns = [
+    path("", root),
+    path("api/v1/", include("orchestrator.api_root")),
+    path("admin/", admin.site.urls),
+]
+if find_spec("orchestrator.console") is not None:
+    urlpatterns.append(path("console/", include("orchestrator.console")))
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problems.api_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problems.api_server_error(request)
+    return defaults.server_error(request)

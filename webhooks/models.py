@@ -1,0 +1,1 @@
+"""Webhook endpoints, messages and delivery attempts arrive with the webhooks issue."""
