@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,8 +20,7 @@ urlpatterns = [
     path("api/v1/", include("orchestrator.api_root")),
     path("admin/", admin.site.urls),
 ]
-if find_spec("orchestrator.console") is not None:
-    urlpatterns.append(path("console/", include("orchestrator.console")))
+urlpatterns.append(path("console/", include("orchestrator.console.urls")))
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
