@@ -82,9 +82,9 @@ def render_dag_svg(nodes: Sequence[DagNode], *, link_prefix: str = "#node-") -> 
     for layer_index, layer in enumerate(layers):
         layer_width = len(layer) * NODE_WIDTH + (len(layer) - 1) * ROW_GAP
         x0 = (width - layer_width) / 2
-        y = MARGIN + layer_index * (NODE_HEIGHT + LAYER_GAP)
+        top = float(MARGIN + layer_index * (NODE_HEIGHT + LAYER_GAP))
         for row, node in enumerate(layer):
-            position[node.key] = (x0 + row * (NODE_WIDTH + ROW_GAP), y)
+            position[node.key] = (x0 + row * (NODE_WIDTH + ROW_GAP), top)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" aria-labelledby="dag-title">',
