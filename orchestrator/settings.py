@@ -229,7 +229,8 @@ else:
 
 # --- Static files ---------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# The image collects static files at build time into a read-only folder outside DATA_DIR (STATIC_ROOT there).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(DATA_DIR / "static")) or "static").resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
