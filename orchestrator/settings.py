@@ -177,7 +177,8 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
-    SECURE_SSL_REDIRECT_EXEMPT = [r"^api/v1/health/", r"^api/v1/metrics"]
+    # Probes and scrapes reach the pods over plain HTTP (Django's setting name is SECURE_REDIRECT_EXEMPT).
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/", r"^api/v1/metrics"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
