@@ -427,3 +427,16 @@ def test_chart_readme_documents_install_upgrade_and_rollback() -> None:
 def test_deploying_doc_exists_and_says_images_are_not_built_here() -> None:
     doc = (ROOT / "docs" / "deploying.md").read_text()
     assert "docker build" in doc and "no docker engine" in doc.lower()
+
+
+def test_unquoted_numbers_and_booleans_in_config_render_as_plain_strings(helm_bin: str, tmp_path: Any) -> None:
+    values = tmp_path / "numbers.yaml"
+    values.write_text(
+        "config:\n  SECURE_HSTS_SECONDS: 31536000\n  SCHEDULER_BATCH_SIZE: 20\n  SCHEDULER_ENABLED: false\n"
+    )
+    rendered = render(helm_bin, values_files=[str(values)])
+    assert rendered.returncode == 0, rendered.stderr
+    data = rendered.find("ConfigMap", "orch-bytebot-workflow-orchestrator")["data"]
+    assert data["SECURE_HSTS_SECONDS"] == "31536000"  # not "3.1536e+07"
+    assert data["SCHEDULER_BATCH_SIZE"] == "20"
+    assert data["SCHEDULER_ENABLED"] == "false"

@@ -99,12 +99,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- join "," (uniq $origins) }}
 {{- end }}
 
+{{/* A value as an environment string. YAML numbers arrive as float64: 31536000 must not become "3.1536e+07". */}}
+{{- define "orchestrator.envString" -}}
+{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) }}
+{{- int64 . | toString }}
+{{- else }}
+{{- toString . }}
+{{- end }}
+{{- end }}
+
 {{/* The ConfigMap's data: every non-empty `config` entry, plus the values the chart derives. */}}
 {{- define "orchestrator.configData" -}}
 {{- $data := dict }}
 {{- range $key, $value := .Values.config }}
 {{- if not (kindIs "invalid" $value) }}
-{{- $s := toString $value }}
+{{- $s := include "orchestrator.envString" $value }}
 {{- if ne $s "" }}{{ $_ := set $data $key $s }}{{ end }}
 {{- end }}
 {{- end }}
@@ -122,7 +131,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "orchestrator.secretData" -}}
 {{- range $key, $value := .Values.secrets }}
 {{- if and (not (kindIs "invalid" $value)) (ne (toString $value) "") }}
-{{ $key }}: {{ toString $value | b64enc | quote }}
+{{ $key }}: {{ include "orchestrator.envString" $value | b64enc | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
