@@ -177,7 +177,8 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
-    SECURE_SSL_REDIRECT_EXEMPT = [r"^api/v1/health/", r"^api/v1/metrics"]
+    # Probes and scrapes reach the pods over plain HTTP (Django's setting name is SECURE_REDIRECT_EXEMPT).
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/", r"^api/v1/metrics"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -229,7 +230,8 @@ else:
 
 # --- Static files ---------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# The image collects static files at build time into a read-only folder outside DATA_DIR (STATIC_ROOT there).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(DATA_DIR / "static")) or "static").resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
