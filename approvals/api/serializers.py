@@ -168,7 +168,9 @@ class ExecuteResponseSerializer(serializers.Serializer):
 
 
 class ResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["COMPLETED", "FAILED"])
+    status = serializers.RegexField(
+        r"^(COMPLETED|FAILED)$", error_messages={"invalid": "COMPLETED or FAILED."}, help_text="COMPLETED or FAILED"
+    )
     output = serializers.JSONField(required=False, allow_null=True, default=None)
     error = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
     node_run_id = serializers.UUIDField(required=False, allow_null=True)
