@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models import Count, Min, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -102,11 +103,14 @@ def pending_by_risk_level() -> list[tuple[tuple[str, ...], float]]:
     """``approvals_pending{risk_level}`` samples, computed at scrape time (not yet expired only)."""
     now = timezone.now()
     counts = {r: 0 for r in RiskLevel.values}
-    rows = (
-        ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__gt=now)
-        .values("risk_level")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    try:
+        rows = list(
+            ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__gt=now)
+            .values("risk_level")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    except DatabaseError:  # a scrape must not fail because the database is briefly away
+        return []
     counts.update({row["risk_level"]: row["n"] for row in rows})
     return [((level,), float(n)) for level, n in counts.items()]
