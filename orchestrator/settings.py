@@ -278,3 +278,56 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Approvals (SPEC §6.2) ----------------------------------------------------------------------------------------
+# The default risk policy; a tenant's ``risk_policy`` JSON is merged over it (dicts key by key). Shape and rule
+# semantics: docs/decisions.md, "Approvals". Levels: LOW < MEDIUM < HIGH < CRITICAL.
+APPROVAL_RISK_POLICY: dict[str, Any] = {
+    "default_level": "LOW",  # unknown tools
+    "approval_threshold": "MEDIUM",  # this level and above need approval
+    "required_approvers": {"LOW": 1, "MEDIUM": 1, "HIGH": 1, "CRITICAL": 2},
+    # Tool name (exact) or fnmatch pattern -> level and reason. An exact name wins over patterns.
+    "tools": {
+        "email.send": {"level": "HIGH", "reason": "sends e-mail to people"},
+        "sms.send": {"level": "HIGH", "reason": "sends text messages to people"},
+        "payment*": {"level": "HIGH", "reason": "moves money (payment)"},
+        "*.payment*": {"level": "HIGH", "reason": "moves money (payment)"},
+        "pay.*": {"level": "HIGH", "reason": "moves money (payment)"},
+        "transfer*": {"level": "HIGH", "reason": "moves money (transfer)"},
+        "*.transfer": {"level": "HIGH", "reason": "moves money (transfer)"},
+        "bank.*": {"level": "HIGH", "reason": "moves money (bank operation)"},
+        "*payout*": {"level": "HIGH", "reason": "moves money (payout)"},
+        "noop": {"level": "LOW", "reason": "does nothing"},
+        "echo": {"level": "LOW", "reason": "returns its input"},
+        "sleep": {"level": "LOW", "reason": "waits"},
+        "fail": {"level": "LOW", "reason": "fails on purpose"},
+    },
+    "http": {
+        "tools": ["http.request"],
+        "safe_methods": ["GET", "HEAD", "OPTIONS"],
+        "mutating_methods": ["POST", "PUT", "PATCH", "DELETE"],
+        "mutating_level": "MEDIUM",  # unknown or malformed methods are treated as mutating
+    },
+    # Tools whose name contains one of these words delete things.
+    "delete": {"verbs": ["delete", "remove", "destroy", "drop", "purge", "erase", "wipe"], "level": "MEDIUM"},
+    "desktop": {
+        "tool_prefixes": ["desktop."],
+        "verb_params": ["verb", "action", "intent"],  # besides the tool name's last segment
+        "url_params": ["url", "host", "page_url"],
+        "risky_verbs": ["buy", "purchase", "pay", "confirm", "subscribe", "delete", "remove", "cancel", "submit"],
+        "sensitive_host_keywords": ["payment", "checkout", "billing", "bank"],
+        "verb_level": "MEDIUM",
+        "host_level": "HIGH",
+        "both_level": "CRITICAL",
+    },
+}
+CELERY_BEAT_SCHEDULE["expire-approvals"] = {
+    "task": "approvals.tasks.expire_overdue_approvals",
+    "schedule": timedelta(seconds=30),
+    "options": {"queue": "maintenance"},
+}
+CELERY_BEAT_SCHEDULE["prune-approval-execution-records"] = {
+    "task": "approvals.tasks.prune_execution_records",
+    "schedule": crontab(minute="*/15"),
+    "options": {"queue": "maintenance"},
+}

@@ -1,0 +1,11 @@
+"""Routes of ``/approvals``. SimpleRouter lists ``stats`` and ``request`` (list-level actions) before the detail
+route, and the detail route only matches UUIDs, so ``/approvals/stats`` can never be read as an id."""
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("approvals", views.ApprovalViewSet, basename="approval")
+
+urlpatterns = router.urls

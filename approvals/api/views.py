@@ -1,0 +1,207 @@
+"""``/approvals`` (SPEC §6.1). Thin: parse, call one selector or service, render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.models import Scope
+
+from .. import execution, selectors, services
+from ..filters import ApprovalFilter
+from ..models import ApprovalRequest
+from .permissions import ApprovalsPermission
+from .serializers import (
+    ApprovalAskSerializer,
+    ApprovalDetailSerializer,
+    ApprovalSerializer,
+    ApproveSerializer,
+    ExecuteResponseSerializer,
+    ExecuteSerializer,
+    ExecutionSerializer,
+    NoApprovalNeededSerializer,
+    RejectSerializer,
+    ResultSerializer,
+    StatsSerializer,
+)
+
+UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+PROBLEM = OpenApiResponse(description="Problem document (application/problem+json)")
+
+
+def caller_of(request: Request) -> Caller:
+    caller = get_caller(request)
+    assert caller is not None  # guaranteed by ApprovalsPermission
+    return caller
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List approval requests (status defaults to PENDING; status=ALL for every status)"),
+    retrieve=extend_schema(summary="One approval request with preview, decisions, quorum and audit link"),
+)
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [ApprovalsPermission]
+    filterset_class = ApprovalFilter
+    lookup_value_regex = UUID_RE
+    queryset = ApprovalRequest.objects.none()
+
+    def get_serializer_class(self) -> Any:
+        return ApprovalDetailSerializer if self.action != "list" else ApprovalSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return ApprovalRequest.objects.none()
+        return selectors.approvals_for(caller_of(self.request))
+
+    def get_object(self) -> ApprovalRequest:
+        return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])
+
+    def _detail(self, approval_id: Any, *, status_code: int = 200, **extra: Any) -> Response:
+        approval = selectors.get_approval_for(caller_of(self.request), approval_id)
+        data = dict(ApprovalDetailSerializer(approval).data)
+        data.update(extra)
+        return Response(data, status=status_code)
+
+    @extend_schema(
+        summary="Approval statistics",
+        parameters=[OpenApiParameter("window_hours", OpenApiTypes.INT, description="1-720, default 24")],
+        responses=StatsSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="stats")
+    def stats(self, request: Request) -> Response:
+        raw = request.query_params.get("window_hours", "24")
+        try:
+            hours = int(raw)
+        except ValueError:
+            hours = 0
+        if not 1 <= hours <= 720:
+            raise ValidationError({"window_hours": ["An integer between 1 and 720."]})
+        return Response(selectors.approval_stats(caller_of(request), window=timedelta(hours=hours)))
+
+    @extend_schema(
+        summary="Ask for approval of an action inside a running node (same action → same request)",
+        request=ApprovalAskSerializer,
+        responses={
+            201: ApprovalDetailSerializer,
+            200: OpenApiResponse(
+                ApprovalDetailSerializer, description="The existing request, or NoApprovalNeeded for low risk"
+            ),
+            400: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="request")
+    def request_approval(self, request: Request) -> Response:
+        body = ApprovalAskSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        ask = services.request_action_approval(
+            caller=caller_of(request),
+            workflow_id=data["workflow_id"],
+            node_key=data["node_key"],
+            tool=data["tool"],
+            params=data["params"],
+            request_context=data["context"],
+            reasoning=data["reasoning"],
+        )
+        if ask.approval is None:
+            answer = {
+                "requires_approval": False,
+                "risk_level": ask.assessment.level,
+                "risk_reasons": ask.assessment.reasons,
+            }
+            return Response(NoApprovalNeededSerializer(answer).data)
+        return self._detail(
+            ask.approval.pk,
+            status_code=status.HTTP_201_CREATED if ask.created else status.HTTP_200_OK,
+            requires_approval=True,
+        )
+
+    @extend_schema(
+        summary="Approve (reason optional)",
+        request=ApproveSerializer,
+        responses={200: ApprovalDetailSerializer, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._decide(pk, "approve", body.validated_data["reason"])
+
+    @extend_schema(
+        summary="Reject (reason required)",
+        request=RejectSerializer,
+        responses={200: ApprovalDetailSerializer, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        body = RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._decide(pk, "reject", body.validated_data["reason"])
+
+    def _decide(self, pk: Any, decision: str, reason: str) -> Response:
+        caller = caller_of(self.request)
+        approval = selectors.get_approval_for(caller, pk)
+        services.decide_approval(caller=caller, approval=approval, decision=decision, reason=reason)
+        return self._detail(approval.pk)
+
+    @extend_schema(
+        summary="Claim the single execution of an approved action (case b)",
+        request=ExecuteSerializer,
+        responses={200: ExecuteResponseSerializer, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+    )
+    @action(detail=True, methods=["post"])
+    def execute(self, request: Request, pk: str | None = None) -> Response:
+        body = ExecuteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        caller = caller_of(request)
+        action_body = body.validated_data.get("action")
+        node_run_id = body.validated_data.get("node_run_id")
+        record = execution.execute_approval(
+            approval_id=pk,
+            node_run_id=str(node_run_id) if node_run_id else None,
+            action=dict(action_body) if action_body is not None else None,
+            actor=caller.actor,
+            tenant_ids=caller.tenants_with_scope(Scope.APPROVALS_REQUEST),
+        )
+        approval = record.approval
+        return Response(
+            {
+                "approval_id": str(approval.pk),
+                "action_hash": approval.action_hash,
+                "tool": approval.tool,
+                "params": approval.params,
+                "execution": record.as_dict(),
+            }
+        )
+
+    @extend_schema(
+        summary="Report the result of a claimed execution (the first report wins)",
+        request=ResultSerializer,
+        responses={200: ExecutionSerializer, 404: PROBLEM, 409: PROBLEM},
+    )
+    @action(detail=True, methods=["post"])
+    def result(self, request: Request, pk: str | None = None) -> Response:
+        body = ResultSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        caller = caller_of(request)
+        record = execution.record_result(
+            approval_id=pk,
+            succeeded=data["status"] == "COMPLETED",
+            output=data["output"],
+            error=data["error"],
+            node_run_id=str(data["node_run_id"]) if data.get("node_run_id") else None,
+            tenant_ids=caller.tenants_with_scope(Scope.APPROVALS_REQUEST),
+        )
+        return Response(record.as_dict())

@@ -1,0 +1,87 @@
+"""Approval event payloads (SPEC §7) and the metrics bumped with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from orchestrator import events, metrics
+from orchestrator.lib.context import Actor
+
+from .models import ApprovalRequest
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def console_url(approval_id: Any) -> str:
+    return f"{settings.CONSOLE_BASE_URL}/console/approvals/{approval_id}"
+
+
+def audit_url(approval_id: Any) -> str:
+    return f"/api/v1/audit/approvals/{approval_id}"
+
+
+def event_data(approval: ApprovalRequest, *, decision: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """Approval id, run id, node key, tool, risk, summary, decision (who, when, reason) and the console link."""
+    data = {
+        "approval_id": str(approval.pk),
+        "run_id": str(approval.run_id),
+        "node_key": approval.node.key,
+        "tool": approval.tool,
+        "risk_level": approval.risk_level,
+        "risk_reasons": list(approval.risk_reasons or []),
+        "summary": approval.summary,
+        "status": approval.status,
+        "action_hash": approval.action_hash,
+        "requested_by": approval.requested_by,
+        "required_approvals": approval.required_approvals,
+        "expires_at": _iso(approval.expires_at),
+        "valid_until": _iso(approval.valid_until),
+        "decision": decision,
+        "console_url": console_url(approval.pk),
+    }
+    data.update(extra)
+    return data
+
+
+def emit_approval_event(
+    event_type: str,
+    approval: ApprovalRequest,
+    *,
+    actor: Actor | None,
+    before: str | None,
+    decision: dict[str, Any] | None = None,
+    reason: str = "",
+    **extra: Any,
+) -> None:
+    """Emit ``approval.<x>`` for ``approval`` in the caller's transaction."""
+    events.emit(
+        event_type,
+        tenant_id=approval.tenant_id,
+        resource_type="approval",
+        resource_id=approval.pk,
+        data=event_data(approval, decision=decision, **extra),
+        actor=actor,
+        before={"status": before} if before else None,
+        after={"status": approval.status},
+        reason=reason,
+    )
+
+
+def count_outcome(approval: ApprovalRequest, status: str, *, latency_from: datetime | None, at: datetime) -> None:
+    """``approvals_total`` (and ``approval_latency_seconds`` for decisions and expiries) once the change commits."""
+    risk = approval.risk_level
+
+    def bump() -> None:
+        metrics.approvals_total.labels(status=status, risk_level=risk).inc()
+        if latency_from is not None:
+            metrics.approval_latency_seconds.labels(status=status).observe(
+                max(0.0, (at - latency_from).total_seconds())
+            )
+
+    transaction.on_commit(bump)
