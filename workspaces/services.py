@@ -1,14 +1,10 @@
-"""Writes for the workspace lifecycle (SPEC §4): create, wake, hibernate, terminate, and the provider steps.
+"""Writes for the workspace lifecycle (SPEC §4): create, wake, hibernate, terminate, idle hibernation.
 
 Every transition is one conditional ``UPDATE … WHERE status IN (…)`` (see ``workspaces.lifecycle``); a zero row
 count becomes 409 ``invalid_state``. The change and its event share one transaction. Provider calls never run
 inside a request: a transition records the operation the provider owes (``operation`` + ``operation_due_at``) and
-asks a Celery task to perform it after commit; the periodic sweep re-enqueues operations whose task was lost.
-
-A provider step *claims* the operation by moving ``operation_due_at`` forward to ``now + step lease`` with a
-conditional UPDATE, and settles with ``WHERE operation_due_at = <its claim>``: a step never overwrites a newer
-transition (for example a terminate that arrived while provisioning was in flight), and a worker that dies mid-step
-leaves a claim that expires and is picked up again.
+asks a Celery task to perform it after commit (``workspaces.operations``); the periodic sweep re-enqueues
+operations whose task was lost.
 """
 
 from __future__ import annotations
@@ -28,9 +24,8 @@ from orchestrator import events
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 
 from .errors import LockHeld
-from .lifecycle import Action, backoff_seconds, sources, target
+from .lifecycle import Action, sources, target
 from .models import Operation, Workspace, WorkspaceStatus
-from .providers import FatalProviderError, RetryableProviderError, get_provider
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +48,7 @@ def remove_readiness_listener(listener: ReadinessListener) -> None:
         _readiness_listeners.remove(listener)
 
 
-def _notify_settled(workspace_id: Any, status: str) -> None:
+def notify_settled(workspace_id: Any, status: str) -> None:
     def notify() -> None:
         for listener in list(_readiness_listeners):
             try:
@@ -64,7 +59,7 @@ def _notify_settled(workspace_id: Any, status: str) -> None:
     transaction.on_commit(notify)
 
 
-def _enqueue_operation(workspace_id: Any, *, delay_seconds: float = 0.0) -> None:
+def enqueue_operation(workspace_id: Any, *, delay_seconds: float = 0.0) -> None:
     """Ask a worker to perform the workspace's due provider operation after commit (after ``delay_seconds``)."""
     from . import tasks  # the tasks module imports this one
 
@@ -74,7 +69,7 @@ def _enqueue_operation(workspace_id: Any, *, delay_seconds: float = 0.0) -> None
     )
 
 
-def _event_data(workspace: Workspace, **extra: Any) -> dict[str, Any]:
+def event_data(workspace: Workspace, **extra: Any) -> dict[str, Any]:
     return {"workspace_id": str(workspace.pk), "name": workspace.name, "status": workspace.status, **extra}
 
 
@@ -138,7 +133,7 @@ def wake_workspace(*, workspace_id: Any) -> Workspace:
         )
         if not updated:
             raise _forbidden(workspace_id, Action.WAKE)
-        _enqueue_operation(workspace_id)
+        enqueue_operation(workspace_id)
     return Workspace.objects.get(pk=workspace_id)
 
 
@@ -186,12 +181,12 @@ def hibernate_workspace(
             tenant_id=workspace.tenant_id,
             resource_type="workspace",
             resource_id=workspace.pk,
-            data=_event_data(workspace, reason=reason),
+            data=event_data(workspace, reason=reason),
             before={"status": WorkspaceStatus.READY},
             after={"status": workspace.status},
             reason=reason,
         )
-        _enqueue_operation(workspace_id)
+        enqueue_operation(workspace_id)
     return workspace
 
 
@@ -225,12 +220,12 @@ def terminate_workspace(*, workspace_id: Any, reason: str = "requested") -> Work
             tenant_id=workspace.tenant_id,
             resource_type="workspace",
             resource_id=workspace.pk,
-            data=_event_data(workspace, reason=reason),
+            data=event_data(workspace, reason=reason),
             before={"status": before},
             after={"status": workspace.status},
             reason=reason,
         )
-        _enqueue_operation(workspace_id)
+        enqueue_operation(workspace_id)
     return workspace
 
 
@@ -243,176 +238,6 @@ def lock_held_error(*, owner: str, expires_at: datetime, now: datetime) -> LockH
         expires_at=expires_at.isoformat().replace("+00:00", "Z"),
         retry_after_ms=retry_after_ms,
     )
-
-
-# --- Provider operations ---------------------------------------------------------------------------------------
-
-
-def _step_lease() -> timedelta:
-    # Long enough for the provider calls of one step (two HTTP calls with their timeouts) plus slack.
-    return timedelta(seconds=2 * settings.WORKSPACE_PROVIDER_TIMEOUT_SECONDS + 30)
-
-
-def perform_due_operation(*, workspace_id: Any) -> str:
-    """Claim the workspace's due provider operation, call the provider once, and settle the outcome.
-
-    Returns what happened (``not_due``, ``ready``, ``polling``, ``retrying``, ``failed``, ``done``, ``superseded``),
-    for logs and tests. Preconditions: none (safe to call twice, concurrently, or for a workspace with nothing
-    due). Side effects: on provisioning success READY + ``workspace.provisioned``; on retryable errors a later
-    step with capped exponential backoff; when provisioning gives up FAILED with the reason in ``last_error``.
-    """
-    now = timezone.now()
-    claim = now + _step_lease()
-    claimed = (
-        Workspace.objects.filter(pk=workspace_id, operation_due_at__lte=now)
-        .exclude(operation=Operation.NONE)
-        .update(operation_due_at=claim)
-    )
-    if not claimed:
-        return "not_due"
-    workspace = Workspace.objects.get(pk=workspace_id)
-    operation = workspace.operation
-    provider = get_provider(workspace.provider)
-    ready = True
-    try:
-        if operation == Operation.PROVISION:
-            result = provider.provision(
-                workspace_id=str(workspace.pk), tenant_id=str(workspace.tenant_id), name=workspace.name
-            )
-            ready = result.ready
-        elif operation == Operation.HIBERNATE:
-            provider.hibernate(workspace_id=str(workspace.pk))
-        else:
-            provider.terminate(workspace_id=str(workspace.pk))
-    except RetryableProviderError as exc:
-        return _settle_retryable(workspace, claim=claim, reason=exc.reason, retry_after=exc.retry_after)
-    except FatalProviderError as exc:
-        return _settle_failure(workspace, claim=claim, reason=exc.reason)
-    if not ready:
-        return _settle_polling(workspace, claim=claim)
-    return _settle_success(workspace, claim=claim)
-
-
-def _claimed(workspace: Workspace, claim: datetime) -> Any:
-    return Workspace.objects.filter(pk=workspace.pk, operation=workspace.operation, operation_due_at=claim)
-
-
-def _superseded(workspace: Workspace, claim: datetime) -> str:
-    """A newer transition replaced the operation during the call: hand over to it at once."""
-    with transaction.atomic():
-        released = Workspace.objects.filter(pk=workspace.pk, operation_due_at=claim).update(
-            operation_due_at=timezone.now()
-        )
-        if released:
-            _enqueue_operation(workspace.pk)
-    return "superseded"
-
-
-def _settle_success(workspace: Workspace, *, claim: datetime) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        if workspace.operation != Operation.PROVISION:
-            if not _claimed(workspace, claim).update(
-                operation=Operation.NONE, operation_due_at=None, operation_attempts=0, updated_at=now
-            ):
-                return _superseded(workspace, claim)
-            return "done"
-        updated = (
-            _claimed(workspace, claim)
-            .filter(status__in=sources(Action.PROVISIONED))
-            .update(
-                status=target(WorkspaceStatus.PROVISIONING, Action.PROVISIONED),
-                status_changed_at=now,
-                operation=Operation.NONE,
-                operation_due_at=None,
-                operation_attempts=0,
-                last_error="",
-                last_used_at=now,
-                updated_at=now,
-            )
-        )
-        if not updated:
-            return _superseded(workspace, claim)
-        workspace.refresh_from_db()
-        events.emit(
-            "workspace.provisioned",
-            tenant_id=workspace.tenant_id,
-            resource_type="workspace",
-            resource_id=workspace.pk,
-            data=_event_data(workspace, provider=workspace.provider),
-            before={"status": WorkspaceStatus.PROVISIONING},
-            after={"status": workspace.status},
-        )
-        _notify_settled(workspace.pk, workspace.status)
-    return "ready"
-
-
-def _settle_polling(workspace: Workspace, *, claim: datetime) -> str:
-    now = timezone.now()
-    started = workspace.operation_started_at or now
-    timeout = settings.WORKSPACE_PROVISION_TIMEOUT_SECONDS
-    if (now - started).total_seconds() >= timeout:
-        return _settle_failure(workspace, claim=claim, reason=f"the desktop was not ready after {timeout}s")
-    delay = settings.WORKSPACE_PROVISION_POLL_SECONDS
-    with transaction.atomic():
-        if not _claimed(workspace, claim).update(operation_due_at=now + timedelta(seconds=delay), updated_at=now):
-            return _superseded(workspace, claim)
-        _enqueue_operation(workspace.pk, delay_seconds=delay)
-    return "polling"
-
-
-def _settle_retryable(workspace: Workspace, *, claim: datetime, reason: str, retry_after: float | None) -> str:
-    attempts = workspace.operation_attempts + 1
-    limit = settings.WORKSPACE_PROVISION_MAX_ATTEMPTS
-    if attempts >= limit:
-        return _settle_failure(workspace, claim=claim, reason=f"gave up after {attempts} attempts: {reason}")
-    cap = float(settings.WORKSPACE_PROVISION_MAX_BACKOFF_SECONDS)
-    delay = backoff_seconds(attempts, base=float(settings.WORKSPACE_PROVISION_BACKOFF_SECONDS), cap=cap)
-    if retry_after is not None:  # the server knows best when capacity comes back, within our cap
-        delay = min(cap, max(delay, retry_after))
-    now = timezone.now()
-    logger.info(
-        "workspace %s: %s failed (attempt %s/%s), retrying in %ss: %s",
-        workspace.pk,
-        workspace.operation,
-        attempts,
-        limit,
-        delay,
-        reason,
-    )
-    with transaction.atomic():
-        if not _claimed(workspace, claim).update(
-            operation_attempts=attempts,
-            operation_due_at=now + timedelta(seconds=delay),
-            last_error=reason[:2000],
-            updated_at=now,
-        ):
-            return _superseded(workspace, claim)
-        _enqueue_operation(workspace.pk, delay_seconds=delay)
-    return "retrying"
-
-
-def _settle_failure(workspace: Workspace, *, claim: datetime, reason: str) -> str:
-    """Provisioning that cannot succeed → FAILED with the reason; a failed hibernate/terminate is recorded, dropped."""
-    now = timezone.now()
-    message = f"{workspace.operation} failed: {reason}"[:2000]
-    with transaction.atomic():
-        queryset = _claimed(workspace, claim)
-        changes: dict[str, Any] = {
-            "operation": Operation.NONE,
-            "operation_due_at": None,
-            "last_error": message,
-            "updated_at": now,
-        }
-        if workspace.operation == Operation.PROVISION:
-            queryset = queryset.filter(status__in=sources(Action.PROVISION_FAILED))
-            changes.update(status=WorkspaceStatus.FAILED, status_changed_at=now)
-        if not queryset.update(**changes):
-            return _superseded(workspace, claim)
-        if workspace.operation == Operation.PROVISION:
-            _notify_settled(workspace.pk, WorkspaceStatus.FAILED)
-    logger.warning("workspace %s: %s", workspace.pk, message)
-    return "failed"
 
 
 # --- Periodic housekeeping ---------------------------------------------------------------------------------------
@@ -439,16 +264,3 @@ def hibernate_idle_workspaces(*, limit: int = 200) -> int:
         except (InvalidStateError, LockHeld, NotFoundError):
             continue  # used, locked or changed since the query: not idle any more
     return count
-
-
-def enqueue_due_operations(*, limit: int = 500) -> int:
-    """Re-enqueue provider operations that are due (lost messages, crashed workers); returns how many."""
-    due = (
-        Workspace.objects.exclude(operation=Operation.NONE)
-        .filter(operation_due_at__lte=timezone.now())
-        .values_list("pk", flat=True)[:limit]
-    )
-    ids = list(due)
-    for workspace_id in ids:
-        _enqueue_operation(workspace_id)
-    return len(ids)

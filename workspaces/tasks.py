@@ -6,13 +6,13 @@ from typing import Any
 
 from celery import shared_task
 
-from . import services
+from . import operations, services
 
 
 @shared_task(name="workspaces.tasks.perform_workspace_operation", queue="default")
 def perform_workspace_operation(workspace_id: str) -> str:
     """Perform the workspace's due provider operation (provision step, hibernate, terminate)."""
-    return services.perform_due_operation(workspace_id=workspace_id)
+    return operations.perform_due_operation(workspace_id=workspace_id)
 
 
 @shared_task(name="workspaces.tasks.sweep_workspaces", queue="maintenance")
@@ -20,5 +20,5 @@ def sweep_workspaces() -> dict[str, Any]:
     """Periodic safety net: hibernate idle READY workspaces and re-enqueue provider operations that are due."""
     return {
         "hibernated": services.hibernate_idle_workspaces(),
-        "requeued": services.enqueue_due_operations(),
+        "requeued": operations.enqueue_due_operations(),
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from workspaces import services, tasks
+from workspaces import operations, services, tasks
 from workspaces.models import Workspace, WorkspaceStatus
 
 
@@ -44,7 +44,7 @@ def make_workspace(db: Any) -> Callable[..., Workspace]:
     def make(tenant: Any, *, ready: bool = True, name: str = "ws") -> Workspace:
         workspace = services.create_workspace(tenant_id=tenant.pk, name=name, provision=ready)
         if ready:
-            assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+            assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
             workspace.refresh_from_db()
             assert workspace.status == WorkspaceStatus.READY
         return workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from workspaces import locks, services
+from workspaces import locks, operations, services
 from workspaces.models import Workspace, WorkspaceStatus
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def admin_client_(django_user_model) -> Client:
 
 def ready(tenant, name: str) -> Workspace:
     workspace = services.create_workspace(tenant_id=tenant.pk, name=name, provision=True)
-    services.perform_due_operation(workspace_id=workspace.pk)
+    operations.perform_due_operation(workspace_id=workspace.pk)
     return workspace
 
 

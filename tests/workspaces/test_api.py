@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orchestrator.models import Role, Scope
 from tests.conftest import assert_problem
-from workspaces import services
+from workspaces import operations, services
 from workspaces.models import Workspace, WorkspaceStatus
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def ready(tenant, name: str = "ws") -> Workspace:
     workspace = services.create_workspace(tenant_id=tenant.pk, name=name, provision=True)
-    services.perform_due_operation(workspace_id=workspace.pk)
+    operations.perform_due_operation(workspace_id=workspace.pk)
     workspace.refresh_from_db()
     return workspace
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from workspaces import services
+from workspaces import operations, services
 from workspaces.models import Operation, Workspace, WorkspaceStatus
 from workspaces.providers import RetryableProviderError, TaskControllerProvider
 
@@ -121,7 +121,7 @@ def make_due(workspace: Workspace) -> None:
 
 def step(workspace: Workspace) -> str:
     make_due(workspace)
-    outcome = services.perform_due_operation(workspace_id=workspace.pk)
+    outcome = operations.perform_due_operation(workspace_id=workspace.pk)
     workspace.refresh_from_db()
     return outcome
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditLog
 from orchestrator.models import RunStatus, WorkflowRun
-from workspaces import locks, services, tools
+from workspaces import locks, operations, services, tools
 from workspaces.errors import StaleFencingToken
 from workspaces.models import Workspace, WorkspaceStatus
 from workspaces.scheduling import (
@@ -44,7 +44,7 @@ def make_run(tenant: Any, workspace: Workspace | None, *, status: str = RunStatu
 
 
 def provision(workspace: Workspace) -> None:
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
 
 
 def run_task(workspace: Workspace, work: Any) -> Any:
@@ -91,11 +91,11 @@ def test_provisioning_failure_during_the_run_fails_it_with_the_reason(tenant, ma
         def provision(self, **kwargs: Any) -> Any:
             raise FatalProviderError("disk full")
 
-    monkeypatch.setattr(services, "get_provider", lambda name: Broken())
+    monkeypatch.setattr(operations, "get_provider", lambda name: Broken())
     workspace = make_workspace(tenant, ready=False, name="books")
     run = make_run(tenant, workspace)
     assert prepare_for_run(run=run).is_pending
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "failed"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "failed"
     readiness = prepare_for_run(run=run)
     assert readiness.is_failed
     assert readiness.reason == "Workspace books could not be provisioned: provision failed: disk full"
@@ -220,7 +220,7 @@ def test_state_persists_between_tasks_and_across_runs_after_hibernate_and_wake(t
     finish_run(run=run1)
     workspace.refresh_from_db()
     assert workspace.status == WorkspaceStatus.HIBERNATED
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "done"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "done"
 
     # Run 2 on the same workspace: woken, and it still sees what run 1 left.
     run2 = make_run(tenant, workspace)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditLog
 from orchestrator.lib.errors import InvalidStateError, NotFoundError
 from orchestrator.metrics import render_metrics
-from workspaces import locks, services
+from workspaces import locks, operations, services
 from workspaces.errors import LockHeld
 from workspaces.models import Operation, Workspace, WorkspaceStatus
 from workspaces.providers import FatalProviderError, ProvisionResult, RetryableProviderError, workspace_folder
@@ -49,7 +49,7 @@ class ScriptedProvider:
 def scripted(monkeypatch: pytest.MonkeyPatch):
     def install(*script: Any) -> ScriptedProvider:
         provider = ScriptedProvider(*script)
-        monkeypatch.setattr(services, "get_provider", lambda name: provider)
+        monkeypatch.setattr(operations, "get_provider", lambda name: provider)
         return provider
 
     return install
@@ -81,7 +81,7 @@ def test_provision_flag_starts_provisioning_after_commit(tenant, enqueued, djang
 
 def test_local_provisioning_creates_the_folder_and_emits_provisioned(tenant) -> None:
     workspace = services.create_workspace(tenant_id=tenant.pk, provision=True)
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
     workspace.refresh_from_db()
     assert workspace.status == WorkspaceStatus.READY
     assert workspace.operation == Operation.NONE and workspace.operation_due_at is None
@@ -91,7 +91,7 @@ def test_local_provisioning_creates_the_folder_and_emits_provisioned(tenant) -> 
 
 def test_a_step_that_is_not_due_does_nothing(make_workspace, tenant) -> None:
     workspace = make_workspace(tenant)
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "not_due"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "not_due"
 
 
 def test_second_concurrent_step_finds_the_operation_claimed(tenant, scripted) -> None:
@@ -99,11 +99,11 @@ def test_second_concurrent_step_finds_the_operation_claimed(tenant, scripted) ->
 
     def nested_step() -> ProvisionResult:
         # While this step holds the claim, another worker's step for the same workspace must not run.
-        assert services.perform_due_operation(workspace_id=workspace.pk) == "not_due"
+        assert operations.perform_due_operation(workspace_id=workspace.pk) == "not_due"
         return ProvisionResult(ready=True)
 
     provider = scripted(nested_step)
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
     assert provider.calls == ["provision"]
 
 
@@ -112,12 +112,12 @@ def test_hibernate_keeps_the_folder_and_wake_brings_it_back(make_workspace, tena
     (workspace_folder(workspace.pk) / "state.txt").write_text("kept")
     hibernated = services.hibernate_workspace(workspace_id=workspace.pk)
     assert hibernated.status == WorkspaceStatus.HIBERNATED
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "done"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "done"
     assert (workspace_folder(workspace.pk) / "state.txt").read_text() == "kept"
 
     woken = services.wake_workspace(workspace_id=workspace.pk)
     assert woken.status == WorkspaceStatus.PROVISIONING
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
     assert (workspace_folder(workspace.pk) / "state.txt").read_text() == "kept"
     assert events_of(workspace) == ["workspace.provisioned", "workspace.hibernated", "workspace.provisioned"]
 
@@ -163,7 +163,7 @@ def test_terminate_deletes_the_folder_drops_the_lease_and_keeps_the_token(make_w
     terminated = services.terminate_workspace(workspace_id=workspace.pk, reason="done")
     assert terminated.status == WorkspaceStatus.TERMINATED
     assert terminated.lock_owner is None and terminated.fencing_token == grant.fencing_token
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "done"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "done"
     assert not workspace_folder(workspace.pk).exists()
     assert events_of(workspace)[-1] == "workspace.terminated"
 
@@ -184,13 +184,13 @@ def test_retryable_errors_back_off_exponentially_with_a_cap_then_fail_with_the_r
     with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(4):
             with django_capture_on_commit_callbacks(execute=True):
-                assert services.perform_due_operation(workspace_id=workspace.pk) == "retrying"
+                assert operations.perform_due_operation(workspace_id=workspace.pk) == "retrying"
             workspace.refresh_from_db()
             delays.append((workspace.operation_due_at - timezone.now()).total_seconds())
-            assert services.perform_due_operation(workspace_id=workspace.pk) == "not_due"  # not before its time
+            assert operations.perform_due_operation(workspace_id=workspace.pk) == "not_due"  # not before its time
             clock.shift(timedelta(seconds=delays[-1]))
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.perform_due_operation(workspace_id=workspace.pk) == "failed"
+            assert operations.perform_due_operation(workspace_id=workspace.pk) == "failed"
     assert delays == [2, 4, 8, 10]  # base 2, doubling, capped at 10
     assert [countdown for _, countdown in enqueued] == [2, 4, 8, 10]
     workspace.refresh_from_db()
@@ -204,11 +204,11 @@ def test_retry_after_from_the_provider_is_honoured_within_the_cap(tenant, script
     workspace = services.create_workspace(tenant_id=tenant.pk, provision=True)
     scripted(RetryableProviderError("busy", retry_after=7), RetryableProviderError("busy", retry_after=600))
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        services.perform_due_operation(workspace_id=workspace.pk)
+        operations.perform_due_operation(workspace_id=workspace.pk)
         workspace.refresh_from_db()
         assert (workspace.operation_due_at - timezone.now()).total_seconds() == 7
         clock.shift(timedelta(seconds=7))
-        services.perform_due_operation(workspace_id=workspace.pk)
+        operations.perform_due_operation(workspace_id=workspace.pk)
         workspace.refresh_from_db()
         assert (workspace.operation_due_at - timezone.now()).total_seconds() == 10
 
@@ -216,7 +216,7 @@ def test_retry_after_from_the_provider_is_honoured_within_the_cap(tenant, script
 def test_fatal_error_fails_at_once(tenant, scripted) -> None:
     workspace = services.create_workspace(tenant_id=tenant.pk, provision=True)
     provider = scripted(FatalProviderError("create desktop: refused with 400"))
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "failed"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "failed"
     workspace.refresh_from_db()
     assert workspace.status == WorkspaceStatus.FAILED
     assert workspace.last_error == "provision failed: create desktop: refused with 400"
@@ -226,10 +226,10 @@ def test_fatal_error_fails_at_once(tenant, scripted) -> None:
 def test_failed_workspace_can_be_woken_to_retry(tenant, scripted) -> None:
     workspace = services.create_workspace(tenant_id=tenant.pk, provision=True)
     scripted(FatalProviderError("boom"), ProvisionResult(ready=True))
-    services.perform_due_operation(workspace_id=workspace.pk)
+    operations.perform_due_operation(workspace_id=workspace.pk)
     woken = services.wake_workspace(workspace_id=workspace.pk)
     assert woken.status == WorkspaceStatus.PROVISIONING and woken.last_error == ""
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
 
 
 def test_not_ready_polls_until_the_provisioning_timeout(tenant, scripted, settings) -> None:
@@ -239,7 +239,7 @@ def test_not_ready_polls_until_the_provisioning_timeout(tenant, scripted, settin
     with time_machine.travel(timezone.now(), tick=False) as clock:
         outcomes = []
         for _ in range(20):
-            outcome = services.perform_due_operation(workspace_id=workspace.pk)
+            outcome = operations.perform_due_operation(workspace_id=workspace.pk)
             outcomes.append(outcome)
             if outcome == "failed":
                 break
@@ -258,10 +258,10 @@ def test_terminate_during_provisioning_wins_and_runs_after_the_step(tenant, scri
         return ProvisionResult(ready=True)
 
     provider = scripted(terminate_meanwhile)
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "superseded"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "superseded"
     workspace.refresh_from_db()
     assert workspace.status == WorkspaceStatus.TERMINATED and workspace.operation == Operation.TERMINATE
-    assert services.perform_due_operation(workspace_id=workspace.pk) == "done"
+    assert operations.perform_due_operation(workspace_id=workspace.pk) == "done"
     assert provider.calls == ["provision", "terminate"]
     assert "workspace.provisioned" not in events_of(workspace)
 
@@ -271,12 +271,12 @@ def test_a_crashed_step_is_picked_up_again_by_the_sweep(tenant, enqueued, django
     now = timezone.now()
     # A worker claimed the step and died: the claim is in the future, nothing is due yet.
     Workspace.objects.filter(pk=workspace.pk).update(operation_due_at=now + timedelta(seconds=60))
-    assert services.enqueue_due_operations() == 0
+    assert operations.enqueue_due_operations() == 0
     with time_machine.travel(now + timedelta(seconds=61)):
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.enqueue_due_operations() == 1
+            assert operations.enqueue_due_operations() == 1
         assert enqueued[-1] == (str(workspace.pk), 0.0)
-        assert services.perform_due_operation(workspace_id=workspace.pk) == "ready"
+        assert operations.perform_due_operation(workspace_id=workspace.pk) == "ready"
 
 
 def test_idle_ready_workspaces_are_hibernated_by_the_sweep(make_workspace, tenant, settings) -> None:
