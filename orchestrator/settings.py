@@ -159,6 +159,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute="*/15"),
         "options": {"queue": "maintenance"},
     },
+    "workspaces-sweep": {
+        "task": "workspaces.tasks.sweep_workspaces",
+        "schedule": timedelta(seconds=60),
+        "options": {"queue": "maintenance"},
+    },
 }
 # Tests run tasks in-process only where they opt in; everything else goes through a real broker and worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -268,6 +273,17 @@ CONSOLE_BASE_URL = (env.url("CONSOLE_BASE_URL", "http://localhost:8000", ("http"
 # How long a held Idempotency-Key request may stay IN_PROGRESS before a crashed holder is presumed dead.
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_PROGRESS_SECONDS", 60, minimum=1))
 API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
+
+# Workspaces (SPEC §4; see docs/decisions.md "Workspaces"). The provider follows the executor backend by default.
+WORKSPACE_PROVIDER = env.choice("WORKSPACE_PROVIDER", EXECUTOR_BACKEND, ("local", "task_controller"))
+WORKSPACE_IDLE_HIBERNATE_MINUTES = env.int("WORKSPACE_IDLE_HIBERNATE_MINUTES", 30, minimum=0)  # 0: never
+WORKSPACE_PROVISION_MAX_ATTEMPTS = env.int("WORKSPACE_PROVISION_MAX_ATTEMPTS", 6, minimum=1, maximum=100)
+WORKSPACE_PROVISION_BACKOFF_SECONDS = env.int("WORKSPACE_PROVISION_BACKOFF_SECONDS", 2, minimum=1)
+WORKSPACE_PROVISION_MAX_BACKOFF_SECONDS = env.int("WORKSPACE_PROVISION_MAX_BACKOFF_SECONDS", 60, minimum=1)
+WORKSPACE_PROVISION_POLL_SECONDS = env.int("WORKSPACE_PROVISION_POLL_SECONDS", 2, minimum=1)
+WORKSPACE_PROVISION_TIMEOUT_SECONDS = env.int("WORKSPACE_PROVISION_TIMEOUT_SECONDS", 900, minimum=10)
+WORKSPACE_PROVIDER_TIMEOUT_SECONDS = env.int("WORKSPACE_PROVIDER_TIMEOUT_SECONDS", 15, minimum=1, maximum=300)
+WORKSPACE_MAX_FILE_BYTES = env.int("WORKSPACE_MAX_FILE_BYTES", 10 * 1024 * 1024, minimum=1)
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
