@@ -17,16 +17,17 @@ JSON columns (``before``, ``after``, ``metadata``) hold JSON text; an empty ``te
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from .integrity import ENTRY_FIELDS, format_timestamp
 from .models import AuditLog
@@ -74,58 +75,62 @@ def _dump(value: Any) -> str:
 # --- Python producer -----------------------------------------------------------------------------------------
 
 
-def _csv_cells(row: dict[str, Any]) -> list[Any]:
-    cells: list[Any] = []
-    for name in ENTRY_FIELDS:
-        value = row[name]
-        if name in JSON_FIELDS:
-            value = escape_cell(_dump(value))
-        elif name == "created_at":
-            value = format_timestamp(value)
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+# How each column of ENTRY_FIELDS is written: JSON columns arrive as their stored JSON text (no parse + dump).
+_KINDS = tuple(
+    "json" if n in JSON_FIELDS else "time" if n == "created_at" else "text" if n in TEXT_FIELDS else "plain"
+    for n in ENTRY_FIELDS
+)
+_COLUMNS = tuple(f"{n}_json" if n in JSON_FIELDS else n for n in ENTRY_FIELDS)
+
+
+def _csv_cell(value: str) -> str:
+    # Quote like PostgreSQL's CSV writer: when the text holds a delimiter, quote, CR or LF, or is empty.
+    if not value or _NEEDS_QUOTES.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_line(values: tuple[Any, ...]) -> str:
+    cells: list[str] = []
+    for kind, value in zip(_KINDS, values, strict=True):
+        if kind == "json":
+            cells.append(_csv_cell(escape_cell(value or "null")))
+        elif kind == "time":
+            cells.append(format_timestamp(value))
         elif value is None:
-            value = ""
-        elif name in TEXT_FIELDS:
-            value = escape_cell(str(value))
-        cells.append(value)
-    return cells
+            cells.append("")  # NULL: an empty, unquoted cell
+        elif kind == "text":
+            cells.append(_csv_cell(escape_cell(str(value))))
+        else:
+            cells.append(str(value))
+    return ",".join(cells) + "\n"
 
 
-def as_json_document(row: dict[str, Any]) -> dict[str, Any]:
-    """One entry as the API and JSON Lines show it."""
-    return {
-        "id": str(row["id"]),
-        "sequence": row["sequence"],
-        "created_at": format_timestamp(row["created_at"]),
-        "tenant_id": str(row["tenant_id"]) if row["tenant_id"] is not None else None,
-        "event_id": str(row["event_id"]),
-        "action": row["action"],
-        "actor": {"type": row["actor_type"], "id": row["actor_id"], "display": row["actor_display"]},
-        "ip": row["ip"],
-        "user_agent": row["user_agent"],
-        "request_id": row["request_id"],
-        "resource_type": row["resource_type"],
-        "resource_id": row["resource_id"],
-        "before": row["before"],
-        "after": row["after"],
-        "reason": row["reason"],
-        "metadata": row["metadata"],
-        "prev_hash": row["prev_hash"],
-        "hash": row["hash"],
-    }
+def _jsonl_line(values: tuple[Any, ...]) -> str:
+    row = dict(zip(ENTRY_FIELDS, values, strict=True))
+    text = {n: _dump(row[n]) for n in TEXT_FIELDS}
+    tenant = f'"{row["tenant_id"]}"' if row["tenant_id"] is not None else "null"
+    return (
+        f'{{"id":"{row["id"]}","sequence":{row["sequence"]},"created_at":"{format_timestamp(row["created_at"])}",'
+        f'"tenant_id":{tenant},"event_id":"{row["event_id"]}","action":{text["action"]},'
+        f'"actor":{{"type":{text["actor_type"]},"id":{text["actor_id"]},"display":{text["actor_display"]}}},'
+        f'"ip":{text["ip"]},"user_agent":{text["user_agent"]},"request_id":{text["request_id"]},'
+        f'"resource_type":{text["resource_type"]},"resource_id":{text["resource_id"]},'
+        f'"before":{row["before"] or "null"},"after":{row["after"] or "null"},"reason":{text["reason"]},'
+        f'"metadata":{row["metadata"] or "null"},"prev_hash":"{row["prev_hash"]}","hash":"{row["hash"]}"}}\n'
+    )
 
 
 def _python_chunks(entries: QuerySet[AuditLog], fmt: str) -> Iterator[bytes]:
+    raw_json = {f"{n}_json": Cast(n, TextField()) for n in JSON_FIELDS}
+    rows = ordered(entries).annotate(**raw_json).values_list(*_COLUMNS).iterator(chunk_size=2000)
+    line = _csv_line if fmt == "csv" else _jsonl_line
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     if fmt == "csv":
         buffer.write(CSV_HEADER)
-    for values in ordered(entries).values_list(*ENTRY_FIELDS).iterator(chunk_size=2000):
-        row = dict(zip(ENTRY_FIELDS, values, strict=True))
-        if fmt == "csv":
-            writer.writerow(_csv_cells(row))
-        else:
-            buffer.write(_dump(as_json_document(row)))
-            buffer.write("\n")
+    for values in rows:
+        buffer.write(line(values))
         if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

@@ -68,7 +68,7 @@ class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             {"approval_id": approval_id, "results": AuditLogSerializer(entries, many=True).data},
         )
 
-    @extend_schema(responses=AuditStatsSerializer)
+    @extend_schema(responses=AuditStatsSerializer, filters=True)
     @action(detail=False, methods=["get"], pagination_class=None)
     def stats(self, request: Request) -> Response:
         """Counts by action, resource type and UTC day, over the same filters as the list."""
@@ -97,6 +97,7 @@ class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         parameters=[
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(exporting.FORMATS), default="csv"),
         ],
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row."),
             (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="One JSON entry a line."),

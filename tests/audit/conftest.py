@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -71,34 +71,21 @@ def seed_rows(tenant: Tenant, count: int, *, chain: str | None = None, start: da
                 [chain, start, tenant.pk, count],
             )
     else:
-        batch: list[AuditLog] = []
-        for g in range(1, count + 1):
-            batch.append(
-                AuditLog(
-                    chain=chain,
-                    sequence=g,
-                    created_at=start + timedelta(milliseconds=g),
-                    tenant=tenant,
-                    event_id=uuid.uuid4(),
-                    action="workflow.started",
-                    actor_type="api_key",
-                    actor_id=f"key-{g % 7}",
-                    actor_display=f"=evil ({g})",
-                    ip="10.0.0.1",
-                    user_agent="bench/1.0",
-                    request_id=f"req-{g}",
-                    resource_type="workflow",
-                    resource_id=f"wf-{g}",
-                    before={"status": "READY"},
-                    after={"status": "RUNNING"},
-                    reason=f"reason {g}",
-                    metadata={"data": {"g": 1}},
-                    prev_hash="0" * 64,
-                    hash=f"{g:064x}",
-                )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO audit_auditlog (id, chain, sequence, created_at, tenant_id, event_id, action, actor_type,
+                    actor_id, actor_display, ip, user_agent, request_id, resource_type, resource_id, before, after,
+                    reason, metadata, prev_hash, hash)
+                WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %s)
+                SELECT lower(hex(randomblob(16))), %s, n,
+                    strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || n || ' seconds'), %s,
+                    lower(hex(randomblob(16))), 'workflow.started', 'api_key', 'key-' || (n %% 7),
+                    '=evil (' || n || ')', '10.0.0.1', 'bench/1.0', 'req-' || n, 'workflow', 'wf-' || n,
+                    '{"status": "READY"}', '{"status": "RUNNING"}', 'reason ' || n, '{"data": {"g": 1}}',
+                    printf('%%064d', 0), printf('%%064x', n)
+                FROM g
+                """,
+                [count, chain, start.strftime("%Y-%m-%d %H:%M:%S"), tenant.pk.hex],
             )
-            if len(batch) == 5000:
-                AuditLog.objects.bulk_create(batch)
-                batch = []
-        AuditLog.objects.bulk_create(batch)
     return chain
