@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -141,52 +141,62 @@ def _python_chunks(entries: QuerySet[AuditLog], fmt: str) -> Iterator[bytes]:
 
 # --- PostgreSQL producer -------------------------------------------------------------------------------------
 
-_PG_TIMESTAMP = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+def _col(name: str) -> str:
+    # Qualified: filters such as ``tenant__slug`` join other tables that have an ``id`` too.
+    return f'"{AuditLog._meta.db_table}"."{name}"'
+
+
+_PG_TIMESTAMP = f"""to_char({_col("created_at")} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 _PG_TEXT = {
-    "id": "id::text",
+    "id": f"{_col('id')}::text",
     "created_at": _PG_TIMESTAMP,
-    "tenant_id": "tenant_id::text",
-    "event_id": "event_id::text",
-    "ip": "host(ip)",
-    "before": "coalesce(before::text, 'null')",
-    "after": "coalesce(after::text, 'null')",
-    "metadata": "coalesce(metadata::text, 'null')",
+    "tenant_id": f"{_col('tenant_id')}::text",
+    "event_id": f"{_col('event_id')}::text",
+    "ip": f"host({_col('ip')})",
+    **{name: f"coalesce({_col(name)}::text, 'null')" for name in JSON_FIELDS},
 }
+_SQL_QUOTE = "'"
+_PG_PREFIXES = ", ".join(
+    "E'\\t'" if p == "\t" else "E'\\r'" if p == "\r" else "''''" if p == _SQL_QUOTE else f"'{p}'"
+    for p in FORMULA_PREFIXES
+)
 
 
 def _pg_escaped(expr: str) -> str:
-    prefixes = ", ".join(
-        "E'\\t'" if p == "\t" else "E'\\r'" if p == "\r" else "''''" if p == "'" else f"'{p}'" for p in FORMULA_PREFIXES
-    )
-    return f"(CASE WHEN left({expr}, 1) IN ({prefixes}) THEN '''' || {expr} ELSE {expr} END)"
+    return f"(CASE WHEN left({expr}, 1) IN ({_PG_PREFIXES}) THEN '''' || {expr} ELSE {expr} END)"
 
 
 def _pg_csv_columns() -> list[str]:
     columns = []
     for name in ENTRY_FIELDS:
-        expr = _PG_TEXT.get(name, name)
+        expr = _PG_TEXT.get(name, _col(name))
         columns.append(_pg_escaped(expr) if name in TEXT_FIELDS or name in JSON_FIELDS else expr)
     return columns
 
 
-_PG_JSON_OBJECT = (
-    "json_build_object('id', id, 'sequence', sequence, 'created_at', "
-    + _PG_TIMESTAMP
-    + ", 'tenant_id', tenant_id, 'event_id', event_id, 'action', action, "
-    "'actor', json_build_object('type', actor_type, 'id', actor_id, 'display', actor_display), "
-    "'ip', host(ip), 'user_agent', user_agent, 'request_id', request_id, 'resource_type', resource_type, "
-    "'resource_id', resource_id, 'before', before, 'after', after, 'reason', reason, 'metadata', metadata, "
-    "'prev_hash', prev_hash, 'hash', hash)::text"
-)
+def _pg_json_object() -> str:
+    pairs = []
+    for name in ENTRY_FIELDS:
+        if name == "actor_type":
+            actor = ", ".join(f"'{k}', {_col('actor_' + k)}" for k in ("type", "id", "display"))
+            pairs.append(f"'actor', json_build_object({actor})")
+        elif name not in ("actor_id", "actor_display"):
+            expr = _PG_TIMESTAMP if name == "created_at" else f"host({_col('ip')})" if name == "ip" else _col(name)
+            pairs.append(f"'{name}', {expr}")
+    return f"json_build_object({', '.join(pairs)})::text"
 
 
 def copy_statement(entries: QuerySet[AuditLog], fmt: str) -> tuple[str, tuple[Any, ...]]:
-    """``COPY (filtered, ordered SELECT) TO STDOUT`` producing exactly the export's rows (header excluded)."""
+    """``COPY (filtered, ordered SELECT) TO STDOUT`` producing exactly the export's rows (header excluded).
+
+    Raises ``EmptyResultSet`` when the filters can match nothing (e.g. an empty ``IN`` list).
+    """
     if fmt == "csv":
         exprs = _pg_csv_columns()
         options = "FORMAT csv"
     else:
-        exprs = [_PG_JSON_OBJECT]
+        exprs = [_pg_json_object()]
         # One JSON document per line: JSON text never holds a raw control character, so with these (unused)
         # delimiter and quote bytes PostgreSQL's CSV writer passes it through untouched.
         options = "FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02'"
@@ -197,17 +207,26 @@ def copy_statement(entries: QuerySet[AuditLog], fmt: str) -> tuple[str, tuple[An
 
 
 def _copy_chunks(entries: QuerySet[AuditLog], fmt: str) -> Iterator[bytes]:
-    if fmt == "csv":
-        yield CSV_HEADER.encode("utf-8")
+    statement: str | None
     try:
-        statement, params = copy_statement(entries, fmt)
-    except EmptyResultSet:  # e.g. a filter on an empty list: nothing to copy
+        statement, params = copy_statement(entries, fmt)  # compiled now, so a mistake fails before streaming
+    except EmptyResultSet:  # nothing can match: only the header
+        statement, params = None, ()
+    return _relay_copy(entries.db, statement, params, header=fmt == "csv")
+
+
+def _relay_copy(alias: str, statement: str | None, params: tuple[Any, ...], *, header: bool) -> Iterator[bytes]:
+    if header:
+        yield CSV_HEADER.encode("utf-8")
+    if statement is None:
         return
-    connection = connections[entries.db]
+    connection = connections[alias]
     connection.ensure_connection()
     raw: Any = connection.connection
     buffer = bytearray()
-    with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+    # In a transaction of its own (a savepoint inside one): a client that goes away mid-stream makes psycopg
+    # cancel the COPY, and only this block is rolled back, not the connection's outer transaction.
+    with transaction.atomic(using=alias), raw.cursor() as cursor, cursor.copy(statement, params) as copy:
         for block in copy:  # PostgreSQL sends one message per row: gather them into chunks
             buffer += block
             if len(buffer) >= CHUNK_BYTES:

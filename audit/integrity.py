@@ -97,7 +97,9 @@ def normalize_json(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(normalize_json(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Sorted keys, no whitespace, UTF-8. ``value`` must already be normalized (``normalize_json``): entries are
+    normalized when written, and what the database gives back is then identical, so reads skip that step."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_entry(fields: dict[str, Any]) -> str:

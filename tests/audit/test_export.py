@@ -261,3 +261,23 @@ def test_export_memory_stays_flat_from_10k_to_100k_rows(tenant, other_tenant, ke
     # …yet Python's peak allocation while streaming it hardly moves (chunks are 64 KiB; iterators hold 2000 rows).
     assert big_peak < small_peak + 512 * 1024, (connection.vendor, small_peak, big_peak)
     assert big_peak < 8 * 1024 * 1024
+
+
+def test_export_with_a_joined_filter_and_an_impossible_one(tenant, nasty_entries) -> None:
+    # filters through a join (the tenant table has an ``id`` too) and filters that can match nothing
+    joined = AuditLog.objects.filter(tenant__slug=tenant.slug)
+    for use_copy in (None, False):
+        assert len(parse_csv(_export(joined, "csv", use_copy))) == len(NASTY)
+        assert len(parse_jsonl(_export(joined, "jsonl", use_copy))) == len(NASTY)
+        nothing = AuditLog.objects.filter(tenant_id__in=[])
+        assert _export(nothing, "csv", use_copy).decode() == exporting.CSV_HEADER
+        assert _export(nothing, "jsonl", use_copy) == b""
+
+
+def test_abandoned_export_leaves_the_connection_usable(tenant) -> None:
+    seed_rows(tenant, 3000)
+    chunks = exporting.export_chunks(AuditLog.objects.filter(tenant=tenant), "csv")
+    next(chunks)
+    next(chunks)
+    chunks.close()  # the client went away mid-stream
+    assert AuditLog.objects.filter(tenant=tenant).count() == 3000
