@@ -1,4 +1,11 @@
-"""The audit log: one entry per event (SPEC §7.2), written in the transaction of the change it records."""
+"""The audit log: one entry per event (SPEC §7.2), written in the transaction of the change it records.
+
+Entries form hash chains, one per tenant (entries without a tenant go to the ``global`` chain): each entry carries
+a gapless ``sequence`` within its chain, the previous entry's hash, and its own
+``hash = SHA-256(prev_hash ‖ canonical JSON)`` (see ``audit.integrity``). On PostgreSQL triggers installed by
+migration ``0004_append_only_triggers`` reject UPDATE, DELETE and TRUNCATE; the retention purge is the only path
+that may delete, and only entries covered by a recorded ``AuditCheckpoint``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,20 @@ import uuid
 
 from django.db import models
 
+GLOBAL_CHAIN = "global"
+
+
+def chain_for(tenant_id: object | None) -> str:
+    """The chain an entry of ``tenant_id`` belongs to: the tenant's id, or ``global`` for tenant-less events."""
+    return str(tenant_id) if tenant_id is not None else GLOBAL_CHAIN
+
 
 class AuditLog(models.Model):
     """An append-only record of who did what, when, from where, to which resource."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sequence = models.BigIntegerField(null=True, blank=True, db_index=True)
+    chain = models.CharField(max_length=64, editable=False)
+    sequence = models.BigIntegerField(editable=False)
     created_at = models.DateTimeField(db_index=True)
     tenant = models.ForeignKey("orchestrator.Tenant", null=True, blank=True, on_delete=models.PROTECT)
     event_id = models.UUIDField(db_index=True)
@@ -28,12 +43,63 @@ class AuditLog(models.Model):
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["created_at"]
-        indexes = [models.Index(fields=["resource_type", "resource_id"], name="audit_resource_idx")]
+        indexes = [
+            models.Index(fields=["resource_type", "resource_id"], name="audit_resource_idx"),
+            models.Index(fields=["tenant", "created_at"], name="audit_tenant_created_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "sequence"], name="audit_chain_sequence_unique"),
+            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_sequence_positive"),
+            models.CheckConstraint(
+                condition=models.Q(actor_type__in=["user", "api_key", "system"]), name="audit_actor_type_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.resource_type}:{self.resource_id}"
+        return f"#{self.sequence} {self.action} {self.resource_type}:{self.resource_id}"
+
+    @property
+    def actor(self) -> dict[str, str]:
+        return {"type": self.actor_type, "id": self.actor_id, "display": self.actor_display}
+
+
+class AuditChainHead(models.Model):
+    """The tip of one chain: its last sequence and hash.
+
+    Writers lock this row (``SELECT … FOR UPDATE``) to append, which serializes writers of one chain cheaply and
+    keeps the chain linear; it also lets the verifier notice entries cut off the end of the chain.
+    """
+
+    chain = models.CharField(max_length=64, primary_key=True)
+    last_sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.chain} @ {self.last_sequence}"
+
+
+class AuditCheckpoint(models.Model):
+    """A retention purge removed every entry of ``chain`` up to ``sequence``; ``hash`` is that entry's hash.
+
+    The verifier starts the remaining chain from the latest checkpoint. Checkpoints are append-only too.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chain = models.CharField(max_length=64)
+    sequence = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    removed = models.BigIntegerField(help_text="Entries removed by this purge batch.")
+    cutoff = models.DateTimeField(help_text="Entries created before this instant were due for removal.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "sequence"], name="audit_checkpoint_chain_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain} purged through #{self.sequence}"

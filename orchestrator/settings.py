@@ -164,6 +164,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(seconds=60),
         "options": {"queue": "maintenance"},
     },
+    "purge-expired-audit-logs": {
+        "task": "audit.tasks.purge_expired_audit_logs",
+        "schedule": crontab(hour="3", minute="17"),
+        "options": {"queue": "maintenance"},
+    },
 }
 # Tests run tasks in-process only where they opt in; everything else goes through a real broker and worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)

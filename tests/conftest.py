@@ -30,6 +30,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """Let Django's test teardown TRUNCATE the append-only audit tables (only ever on the test database).
+
+    The audit triggers refuse TRUNCATE unless ``audit.allow_truncate = 'on'``; set per database so every
+    connection, including those of worker processes the tests start, inherits it.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {name} SET audit.allow_truncate = 'on'")
+                cursor.execute("SET audit.allow_truncate = 'on'")
+
+
 @pytest.fixture
 def tenant(db: Any) -> Tenant:
     return TenantFactory()
