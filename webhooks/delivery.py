@@ -125,54 +125,51 @@ def _record(
     success = outcome == "success"
     is_test = delivery.event_type == "webhook.test"
     countdown: timedelta | None = None
+    next_at: datetime | None = None
+    # We hold the lease, so ``delivery`` (loaded after the claim) is current; the UPDATE below re-checks it.
+    number = delivery.attempts_made + 1
+    attempt_count = delivery.attempt_count
+    if success:
+        status = DeliveryStatus.SUCCEEDED
+    else:
+        attempt_count += 1
+        if (result.status_code == 410 and not is_test) or attempt_count >= delivery.max_attempts:
+            status = DeliveryStatus.FAILED
+        else:
+            delay = retry_delay(attempt_count, rng=rng)
+            if result.status_code in (429, 503):
+                asked = parse_retry_after(result.headers.get("retry-after"), now=finished_at)
+                if asked is not None:
+                    delay = max(delay, asked)
+            status, next_at = DeliveryStatus.PENDING, finished_at + delay
+            countdown = delay if delay <= COUNTDOWN_MAX else None
     with transaction.atomic():
-        row = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk, lease_token=token).first()
-        if row is None:
+        updated = WebhookDelivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+            status=status,
+            attempt_count=attempt_count,
+            attempts_made=number,
+            next_attempt_at=next_at or delivery.next_attempt_at,
+            lease_token=None,
+            last_status_code=result.status_code,
+            last_error="" if success else result.error[:500],
+            delivered_at=finished_at if success else delivery.delivered_at,
+            updated_at=timezone.now(),
+        )
+        if not updated:
             # Our lease ran out and someone else took the delivery over: they record their own attempt.
             logger.warning("webhook delivery %s: lease lost before recording the attempt", delivery.pk)
             return None
-        number = row.attempts.count() + 1
-        row.lease_token = None
-        row.last_status_code = result.status_code
-        row.last_error = result.error[:500] if not success else ""
-        next_at: datetime | None = None
-        if success:
-            row.status, row.delivered_at = DeliveryStatus.SUCCEEDED, finished_at
-            if endpoint.failing_since is not None and not is_test:
+        if is_test:
+            pass  # a test says nothing about the endpoint's health
+        elif success:
+            if endpoint.failing_since is not None:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
-        else:
-            row.attempt_count += 1
-            if result.status_code == 410 and not is_test:
-                row.status = DeliveryStatus.FAILED
-                services.disable_endpoint(endpoint_id=endpoint.pk, reason="endpoint answered 410 Gone", now=finished_at)
-            elif row.attempt_count >= row.max_attempts:
-                row.status = DeliveryStatus.FAILED
-            else:
-                delay = retry_delay(row.attempt_count, rng=rng)
-                if result.status_code in (429, 503):
-                    asked = parse_retry_after(result.headers.get("retry-after"), now=finished_at)
-                    if asked is not None:
-                        delay = max(delay, asked)
-                row.status, next_at = DeliveryStatus.PENDING, finished_at + delay
-                row.next_attempt_at = next_at
-                if delay <= COUNTDOWN_MAX:
-                    countdown = delay
-            if not is_test and result.status_code != 410 and _note_failure(endpoint, at=finished_at):
-                row.status, next_at, countdown = DeliveryStatus.FAILED, None, None
-        row.save(
-            update_fields=[
-                "status",
-                "attempt_count",
-                "next_attempt_at",
-                "lease_token",
-                "last_status_code",
-                "last_error",
-                "delivered_at",
-                "updated_at",
-            ]
-        )
+        elif result.status_code == 410:
+            services.disable_endpoint(endpoint_id=endpoint.pk, reason="endpoint answered 410 Gone", now=finished_at)
+        elif _note_failure(endpoint, at=finished_at):
+            next_at, countdown = None, None  # disabling failed the delivery along with the others waiting
         attempt = WebhookAttempt.objects.create(
-            delivery=row,
+            delivery_id=delivery.pk,
             number=number,
             created_at=started_at,
             success=success,
@@ -184,7 +181,9 @@ def _record(
         )
         if countdown is not None:
             seconds = countdown.total_seconds()
-            transaction.on_commit(lambda: services.send_delivery_tasks([str(row.pk)], countdown=seconds), robust=True)
+            transaction.on_commit(
+                lambda: services.send_delivery_tasks([str(delivery.pk)], countdown=seconds), robust=True
+            )
     metrics.webhooks_total.labels(event_type=delivery.event_type, outcome=outcome).inc()
     metrics.webhook_delivery_seconds.labels(event_type=delivery.event_type).observe(result.latency_s)
     return attempt

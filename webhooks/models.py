@@ -86,6 +86,7 @@ class WebhookDelivery(models.Model):
     body = models.TextField(help_text="The JSON payload exactly as sent and signed.")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     attempt_count = models.PositiveIntegerField(default=0, help_text="Attempts in the current schedule.")
+    attempts_made = models.PositiveIntegerField(default=0, help_text="Attempts over the whole life (redeliveries too).")
     max_attempts = models.PositiveSmallIntegerField(default=8)
     next_attempt_at = models.DateTimeField(help_text="When due (PENDING/QUEUED) or when the lease ends.")
     lease_token = models.UUIDField(null=True, blank=True)
