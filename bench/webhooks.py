@@ -79,6 +79,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="Celery worker processes")
     parser.add_argument("--baseline-posts", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--rate", type=float, default=0, help="events/s to emit (0: as fast as possible, measures the backlog)"
+    )
     args = parser.parse_args()
 
     import django
@@ -115,6 +118,10 @@ def main() -> None:
         commit_at: dict[str, float] = {}
         started = time.time()
         for n in range(args.events):
+            if args.rate:
+                pause = started + n / args.rate - time.time()
+                if pause > 0:
+                    time.sleep(pause)  # pacing the producer, not waiting for a result
             holder: dict[str, float] = {}
             with transaction.atomic():
                 transaction.on_commit(lambda h=holder: h.__setitem__("t", time.time()))
@@ -130,7 +137,10 @@ def main() -> None:
             print(f"timed out: {len(receipts.times)}/{expected} received", file=sys.stderr)
         latencies = [at - commit_at[msg] for (msg, _), at in receipts.times.items() if msg in commit_at]
         delivered = len(latencies)
-        print(f"events: {args.events}, endpoints: {args.endpoints}, worker processes: {args.concurrency}")
+        print(
+            f"events: {args.events}, endpoints: {args.endpoints}, worker processes: {args.concurrency}, "
+            f"rate: {args.rate or 'unpaced'}"
+        )
         print(f"emit (commit + enqueue): {args.events / (emitted - started):.0f} events/s")
         took = finished - started
         print(f"deliveries: {delivered}/{expected} in {took:.1f} s → {delivered / took:.0f}/s")

@@ -289,7 +289,8 @@ WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30,
 CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
     "task": "webhooks.dispatch_due",
     "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
-    "options": {"queue": "webhooks", "expires": WEBHOOK_SWEEP_SECONDS},
+    # On "maintenance", so a deep backlog of deliveries does not hold up the sweep.
+    "options": {"queue": "maintenance", "expires": WEBHOOK_SWEEP_SECONDS},
 }
 CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
     "task": "webhooks.prune_deliveries",

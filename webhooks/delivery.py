@@ -70,7 +70,9 @@ def attempt_delivery(
     token = claim(delivery_id, now=started_at)
     if token is None:
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # the endpoint was deleted meanwhile, and its deliveries with it
+        return None
     endpoint = delivery.endpoint
     is_test = delivery.event_type == "webhook.test"
     if not endpoint.enabled and not is_test:

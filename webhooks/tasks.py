@@ -13,7 +13,7 @@ def deliver(delivery_id: str) -> bool:
     return delivery.attempt_delivery(delivery_id=delivery_id) is not None
 
 
-@shared_task(name="webhooks.dispatch_due", queue="webhooks", ignore_result=True)
+@shared_task(name="webhooks.dispatch_due", queue="maintenance", ignore_result=True)
 def dispatch_due() -> int:
     """Beat: re-dispatch due retries and deliveries stranded by a crashed worker or a lost task."""
     return services.dispatch_due_deliveries()

@@ -40,7 +40,7 @@ def worker_env() -> dict[str, str]:
 
 def start_worker(name: str, log: Path, *extra: str) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "celery", "-A", "orchestrator", "worker", "-Q", "webhooks", "--pool", "solo",
+        sys.executable, "-m", "celery", "-A", "orchestrator", "worker", "-Q", "webhooks,maintenance", "--pool", "solo",
         "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO", *extra,
     ]  # fmt: skip
     return subprocess.Popen(cmd, cwd=ROOT, env=worker_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
