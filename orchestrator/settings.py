@@ -352,3 +352,23 @@ CELERY_BEAT_SCHEDULE["prune-approval-execution-records"] = {
     "schedule": crontab(minute="*/15"),
     "options": {"queue": "maintenance"},
 }
+# --- Webhooks (SPEC §7.1; decisions in docs/decisions.md "Webhooks") ---------------------------------------------
+# Fernet keys (comma-separated, newest first) that encrypt webhook secrets at rest; empty derives one from
+# SECRET_KEY with HKDF. Rotate by prepending a key and running `manage.py reencrypt_webhook_secrets`.
+# (Checked at start-up by webhooks.apps.)
+WEBHOOK_ENCRYPTION_KEYS = [k.strip() for k in (env.secret("WEBHOOK_ENCRYPTION_KEYS") or "").split(",") if k.strip()]
+# How long a claimed delivery may stay in flight before the sweep presumes its worker dead and hands it out again.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", WEBHOOK_TIMEOUT_MS // 1000 + 30, minimum=1)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
+CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
+    "task": "webhooks.dispatch_due",
+    "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+    # On "maintenance", so a deep backlog of deliveries does not hold up the sweep.
+    "options": {"queue": "maintenance", "expires": WEBHOOK_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
+    "task": "webhooks.prune_deliveries",
+    "schedule": crontab(minute="17"),
+    "options": {"queue": "maintenance"},
+}

@@ -1,0 +1,107 @@
+"""Operator admin for webhooks. Secrets are never displayed (only once, right after a rotation); actions call
+the same services as the API; delivery history is read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from orchestrator.lib.errors import DomainError
+
+from . import services
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "tenant", "enabled", "events", "failing_since", "disabled_reason", "created_at"]
+    list_filter = ["enabled", "tenant"]
+    search_fields = ["url", "description", "tenant__slug"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["tenant", "url", "events", "disabled_reason", "disabled_at", "failing_since", "created_at"]
+    fields = ["tenant", "url", "events", "enabled", "description", *readonly_fields[3:]]
+    actions = ["rotate_secret"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Endpoints are created through the API, which shows the secret once to the subscriber.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in ("enabled", "description")}
+        if changes:
+            services.update_endpoint(endpoint=obj, changes=changes)
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        services.delete_endpoint(endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            services.delete_endpoint(endpoint=endpoint)
+
+    @admin.action(description="Rotate secret (shows the new secrets once)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> HttpResponse:
+        rotated = []
+        for endpoint in queryset.select_related("tenant"):
+            secret, expires_at = services.rotate_secret(endpoint=endpoint)
+            rotated.append({"endpoint": endpoint, "secret": secret, "expires_at": expires_at})
+        # Rendered directly, never put in a message: messages may be stored in a cookie.
+        return TemplateResponse(
+            request,
+            "admin/webhooks/secret_rotated.html",
+            {**self.admin_site.each_context(request), "title": "Secrets rotated", "rotated": rotated},
+        )
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "created_at", "success", "status_code", "latency_ms", "error", "response_excerpt")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["status", "event_type", "tenant"]
+    search_fields = ["message_id", "event_id", "endpoint__url"]
+    list_select_related = ["endpoint", "tenant"]
+    date_hierarchy = "created_at"
+    inlines = [WebhookAttemptInline]
+    actions = ["redeliver"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.method == "GET" and super().has_change_permission(request, obj)
+
+    @admin.action(description="Redeliver selected deliveries")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        done = 0
+        for row in queryset:
+            try:
+                services.redeliver(delivery=row)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{row}: {exc.detail}", level=messages.WARNING)
+        self.message_user(request, f"Queued {done} delivery(ies) for redelivery.")
