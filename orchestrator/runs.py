@@ -473,8 +473,8 @@ def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]
     table = WorkflowNode._meta.db_table
     placeholders = ", ".join(["%s"] * len(keys))
     # Only the table name (ours) and placeholders are interpolated; every value is a parameter.
-    sql = (  # noqa: S608
-        f'UPDATE "{table}" SET "pending_dependencies" = "pending_dependencies" - 1, '
+    sql = (
+        f'UPDATE "{table}" SET "pending_dependencies" = "pending_dependencies" - 1, '  # noqa: S608
         f'"status" = CASE WHEN "pending_dependencies" <= 1 THEN %s ELSE "status" END, "updated_at" = %s '
         f'WHERE "run_id" = %s AND "status" = %s AND "key" IN ({placeholders}) RETURNING "status"'
     )
