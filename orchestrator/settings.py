@@ -295,6 +295,17 @@ INTERNAL_CALLBACK_BASE_URL = (
     env.url("INTERNAL_CALLBACK_BASE_URL", CONSOLE_BASE_URL, ("http", "https")) or CONSOLE_BASE_URL
 ).rstrip("/")
 
+# Workflow engine enums get stable names in the OpenAPI schema (several models have a "status").
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: ignore[attr-defined]
+    {
+        "RunStatusEnum": "orchestrator.models.RunStatus",
+        "NodeStatusEnum": "orchestrator.models.NodeStatus",
+        "NodeRunStatusEnum": "orchestrator.models.NodeRunStatus",
+        "NodeTypeEnum": "orchestrator.models.NodeType",
+        "ReportedStatusEnum": "orchestrator.api.internal.ReportedStatus",
+    }
+)
+
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ import hmac
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -22,8 +23,13 @@ from rest_framework.views import APIView
 from orchestrator import runs
 
 
+class ReportedStatus(models.TextChoices):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
 class NodeRunResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["COMPLETED", "FAILED"])
+    status = serializers.ChoiceField(choices=ReportedStatus.choices)
     output = serializers.JSONField(required=False, allow_null=True, default=None)
     error = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
 

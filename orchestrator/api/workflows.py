@@ -20,7 +20,7 @@ from orchestrator import runs, selectors
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.permissions import require_scope
-from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
 
@@ -125,7 +125,7 @@ class NodeDefinitionSerializer(serializers.Serializer):
     """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
 
     key = serializers.RegexField(NODE_KEY)
-    type = serializers.ChoiceField(choices=["TASK", "DECISION", "PARALLEL", "WAIT"])
+    type = serializers.ChoiceField(choices=NodeType.choices)
     name = serializers.CharField(required=False)
     depends_on = serializers.ListField(child=serializers.CharField(), required=False)
     on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)
@@ -182,6 +182,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Workflow runs of the caller's tenants."""
 
     required_scope = Scope.WORKFLOWS
+    queryset = WorkflowRun.objects.none()  # for the schema; get_queryset scopes to the caller
     filterset_class = WorkflowRunFilter
     lookup_value_regex = "[^/]+"
 

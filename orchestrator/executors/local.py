@@ -99,7 +99,8 @@ def _http_params(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 @tool("http.request", params=_http_params)
 def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: status, headers, body."""
+    """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: the parsed body of a JSON
+    answer, otherwise ``{"status_code", "headers", "text", "truncated"}``. Redirects are not followed."""
     timeout = float(params.get("timeout_seconds", HTTP_DEFAULT_TIMEOUT))
     remaining = ctx.remaining()
     if remaining is not None:
@@ -128,21 +129,20 @@ def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         response.close()
     truncated = len(raw) > HTTP_BODY_LIMIT
     text = raw[:HTTP_BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
-    body: Any = text
-    if not truncated and "json" in response.headers.get("Content-Type", ""):
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-    output = {
-        "status_code": response.status_code,
-        "headers": {k: v for k, v in list(response.headers.items())[:50]},
-        "body": body,
-        "truncated": truncated,
-    }
     if response.status_code >= 400:
         raise ToolError(f"HTTP {response.status_code} from {urlsplit(params['url']).hostname}: {text[:200]}")
-    return output
+    if not truncated and "json" in response.headers.get("Content-Type", ""):
+        try:
+            # A JSON answer *is* the output, so DECISIONs read it directly (``fetch.output.count``, SPEC §3.1).
+            return json.loads(text)
+        except ValueError:
+            pass
+    return {
+        "status_code": response.status_code,
+        "headers": dict(list(response.headers.items())[:50]),
+        "text": text,
+        "truncated": truncated,
+    }
 
 
 def _email_params(params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -384,7 +384,7 @@ def test_rejected_node_with_on_reject_skip_is_skipped_and_the_run_completes(tena
 
 
 def test_expired_approval_fails_with_approval_expired(tenant) -> None:
-    run, node = waiting_for_approval(tenant)
+    _run, node = waiting_for_approval(tenant)
     apply_approval_decision(node_id=node.pk, outcome="expired")
     node.refresh_from_db()
     assert node.status == "FAILED"
