@@ -23,7 +23,7 @@ from orchestrator.lib import netguard
         "169.254.169.254",
         "100.64.0.1",
         "100.100.100.200",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104
         "224.0.0.1",
         "240.0.0.1",
         "255.255.255.255",
@@ -68,7 +68,7 @@ def test_a_name_with_any_private_record_is_refused(monkeypatch) -> None:
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", 80)),
         ],
     )
-    with pytest.raises(netguard.BlockedDestination, match="10.0.0.1"):
+    with pytest.raises(netguard.BlockedDestination, match=r"10\.0\.0\.1"):
         netguard.resolve("rebind.example", 80, allow_private=False)
 
 
