@@ -67,7 +67,8 @@ def stack(tmp_path: Path):
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     python = sys.executable
     commands = {
-        "web": [python, "-m", "gunicorn", "orchestrator.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        "web": [python, "-m", "gunicorn", "orchestrator.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         "worker": [
             python, "-m", "celery", "-A", "orchestrator", "worker", "--concurrency", "2", "--loglevel", "INFO",
             "-Q", "default,scheduler,executor,webhooks,maintenance", "-n", f"e2e-{os.getpid()}@%h",
