@@ -78,12 +78,10 @@ def stack(tmp_path: Path):
                  "--schedule", str(tmp_path / "beat-schedule")],
     }  # fmt: skip
     (tmp_path / "data").mkdir()
-    processes = {
-        name: subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=open(tmp_path / f"{name}.log", "wb"), stderr=subprocess.STDOUT
-        )
-        for name, command in commands.items()
-    }
+    processes = {}
+    for name, command in commands.items():
+        with open(tmp_path / f"{name}.log", "wb") as log:
+            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         poll(lambda: requests.get(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=2).ok, 60, "gunicorn")
         yield f"http://127.0.0.1:{port}", tmp_path
