@@ -90,11 +90,15 @@ def _enqueue_tick(countdown: float | None = None) -> None:
         logger.warning("could not enqueue a scheduler tick; the periodic tick will pick the work up", exc_info=True)
 
 
-def _celery_dispatch(node_run_ids: list[str]) -> None:
+def dispatch_to_executors(node_run_ids: list[str]) -> None:
+    """One ``execute_node_run`` message per attempt on the ``executor`` queue."""
     from orchestrator.tasks import execute_node_run
 
     for node_run_id in node_run_ids:
         execute_node_run.apply_async(args=[node_run_id], queue="executor")
+
+
+_celery_dispatch = dispatch_to_executors
 
 
 # --- Claiming -----------------------------------------------------------------------------------------------------

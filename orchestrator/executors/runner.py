@@ -210,11 +210,34 @@ def _dispatch_remote(
     return "dispatched"
 
 
+MAX_CONTINUATIONS = 100
+MAX_CONTINUATION_SECONDS = 5.0
+
+
 def execute_in_worker(node_run_id: str) -> str:
-    """The Celery entry point: stale connections are dropped first, and successors made READY by this attempt are
-    dispatched in-process right after commit."""
+    """The Celery entry point. Successors this attempt makes READY are claimed right after commit (in-process
+    tick); this worker keeps **one** of the new attempts and runs it next (no broker round trip between a node and
+    its successor), and hands the others to the executor queue for other workers. The continuation is bounded
+    (``MAX_CONTINUATIONS`` attempts or ``MAX_CONTINUATION_SECONDS``) so one message never monopolises a worker.
+    Exactly-once still comes from the start compare-and-set in ``execute``."""
     from orchestrator import scheduler
 
     close_old_connections()
-    with scheduler.inline_wakeups():
-        return execute(node_run_id)
+    claimed: list[str] = []
+    deadline = time.monotonic() + MAX_CONTINUATION_SECONDS
+    outcome = ""
+    current: str | None = node_run_id
+    steps = 0
+    with scheduler.inline_wakeups(dispatch=claimed.extend):
+        while current is not None:
+            outcome = execute(current)
+            steps += 1
+            if not claimed:
+                break
+            current, rest = claimed[0], claimed[1:]
+            claimed.clear()
+            if steps >= MAX_CONTINUATIONS or time.monotonic() > deadline:
+                rest, current = [current, *rest], None
+            if rest:
+                scheduler.dispatch_to_executors(rest)
+    return outcome

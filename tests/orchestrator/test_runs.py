@@ -526,3 +526,28 @@ def test_random_workflows_settle_correctly_through_the_database(db, body: dict[s
         assert {k for k, s in predicted.items() if s == "SKIPPED"} == {
             k for k, n in nodes.items() if n.status == "SKIPPED"
         }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_continues_with_one_successor_and_hands_out_the_rest(monkeypatch) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(scheduler, "dispatch_to_executors", sent.extend)
+    monkeypatch.setattr(scheduler, "_enqueue_tick", lambda countdown=None: None)
+    run = runs.create_run(
+        tenant=TenantFactory(),
+        definition=definition(
+            task("a"), task("b1", depends_on=["a"]), task("b2", depends_on=["a"]), task("c", depends_on=["b1", "b2"])
+        ),
+    )
+    runs.start_run(run=run)
+    scheduler.tick(dispatch=lambda ids: None)
+    first = WorkflowNodeRun.objects.get(run=run, node__key="a")
+    runner.execute_in_worker(str(first.pk))
+    # a ran, then one of b1/b2 ran in-process; the other was handed to the executor queue.
+    ran = list(WorkflowNodeRun.objects.filter(run=run, status="COMPLETED").values_list("node__key", flat=True))
+    assert sorted(ran)[0] == "a"
+    assert len(ran) == 2
+    assert len(sent) == 1
+    runner.execute_in_worker(sent[0])  # the other worker: runs its branch, then the join in-process
+    run.refresh_from_db()
+    assert run.status == "COMPLETED"
