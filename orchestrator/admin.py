@@ -61,3 +61,106 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "tenant"] if obj else list(self.readonly_fields)
+
+
+# --- Workflow engine ------------------------------------------------------------------------------------------
+
+from orchestrator import runs  # noqa: E402
+from orchestrator.models import WorkflowNode, WorkflowNodeRun, WorkflowRun  # noqa: E402
+
+
+class WorkflowNodeInline(admin.TabularInline):
+    model = WorkflowNode
+    extra = 0
+    can_delete = False
+    fields = ["key", "type", "status", "attempts", "error", "started_at", "finished_at"]
+    readonly_fields = ["key", "type", "status", "attempts", "error", "started_at", "finished_at"]
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkflowRun)
+class WorkflowRunAdmin(admin.ModelAdmin):
+    """Runs are changed only through services (the "cancel run" action); the form is read-only."""
+
+    list_display = ["name", "tenant", "status", "workspace", "created_at", "started_at", "finished_at"]
+    list_filter = ["status", "tenant", "created_at"]
+    search_fields = ["id", "name", "tenant__slug"]
+    list_select_related = ["tenant", "workspace"]
+    date_hierarchy = "created_at"
+    inlines = [WorkflowNodeInline]
+    actions = ["cancel_runs"]
+    readonly_fields = [
+        "id",
+        "tenant",
+        "name",
+        "description",
+        "metadata",
+        "workspace",
+        "status",
+        "created_by",
+        "started_by",
+        "error",
+        "cancel_reason",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are created through the API so they are validated
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[WorkflowRun]) -> None:
+        cancelled = 0
+        for run in queryset:
+            try:
+                runs.cancel_run(run=run, reason=f"cancelled by {request.user} in the admin")
+                cancelled += 1
+            except DomainError as exc:
+                self.message_user(request, f"{run}: {exc.detail}", level=messages.WARNING)
+        self.message_user(request, f"Cancelled {cancelled} run(s).")
+
+
+class WorkflowNodeRunInline(admin.TabularInline):
+    model = WorkflowNodeRun
+    fk_name = "node"
+    extra = 0
+    can_delete = False
+    fields = ["attempt", "status", "error", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
+    readonly_fields = ["attempt", "status", "error", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkflowNode)
+class WorkflowNodeAdmin(admin.ModelAdmin):
+    list_display = ["key", "run", "type", "status", "attempts", "not_before", "finished_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["key", "run__name", "run__id"]
+    list_select_related = ["run"]
+    inlines = [WorkflowNodeRunInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(WorkflowNodeRun)
+class WorkflowNodeRunAdmin(admin.ModelAdmin):
+    list_display = ["node", "attempt", "status", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "node__key", "run__id", "external_task_id", "lease_owner"]
+    list_select_related = ["node"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,8 +1,7 @@
 """Engine side of the scheduler/approvals contract (see ``approvals/gate.py``).
 
 Approvals call ``apply_approval_decision`` inside their own transaction when a request tied to a workflow node
-is decided, expires or is withdrawn. The engine issue implements it; until then it refuses loudly so nothing is
-silently dropped.
+is decided, expires or is withdrawn.
 """
 
 from __future__ import annotations
@@ -19,5 +18,9 @@ def apply_approval_decision(*, node_id: Any, outcome: Outcome, reason: str = "")
     rejected → FAILED with ``reason`` (SKIPPED when the node's config says ``"on_reject": "skip"``);
     expired → FAILED with error code ``approval_expired``; withdrawn → nothing (the run is being cancelled).
     Then the run follows SPEC §3.3 (successors, completion, failure). Precondition: called inside a transaction.
+    A node that is no longer WAITING_APPROVAL (cancelled meanwhile) is left alone: the transitions are
+    compare-and-set. Raises ``NotFoundError`` for an unknown node and ``ValueError`` for an unknown outcome.
     """
-    raise NotImplementedError("apply_approval_decision arrives with the workflow engine")
+    from orchestrator import runs
+
+    runs.apply_approval_outcome(node_id=node_id, outcome=outcome, reason=reason)

@@ -194,10 +194,16 @@ class WorkflowNode(models.Model):
     name = models.CharField(max_length=200, blank=True)
     depends_on = models.JSONField(default=list, blank=True)
     config = models.JSONField(default=dict, blank=True)
+    # Keys of the nodes that depend on this one: successors are resolved by key with one set-based UPDATE.
+    successors = models.JSONField(default=list, blank=True)
+    # ``"on_failure": "continue"``: a failure of this node does not fail the run (denormalised for SQL).
+    continue_on_failure = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     # Dependencies not yet COMPLETED: successors become READY with one set-based UPDATE when it reaches 0.
     pending_dependencies = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts made before the last manual retry: the retry budget counts ``attempts - retry_base``.
+    retry_base = models.PositiveIntegerField(default=0)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Earliest time the scheduler may act: retry backoff for READY nodes, the timer for WAITING nodes.
@@ -241,6 +247,10 @@ class WorkflowNodeRun(models.Model):
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     fencing_token = models.BigIntegerField(null=True, blank=True)
+    # When the attempt must end (``timeout_seconds``); the lease never runs past it.
+    timeout_at = models.DateTimeField(null=True, blank=True)
+    # The approval this attempt executes (approvals gate), if any.
+    approval_id = models.CharField(max_length=64, blank=True)
     external_task_id = models.CharField(max_length=200, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)

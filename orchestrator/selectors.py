@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
 
 from orchestrator.lib.auth import Caller
-from orchestrator.models import ApiKey, Role
+from orchestrator.lib.errors import NotFoundError
+from orchestrator.models import ApiKey, Role, Scope, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 
 def api_keys_for(caller: Caller) -> QuerySet[ApiKey]:
@@ -14,3 +18,36 @@ def api_keys_for(caller: Caller) -> QuerySet[ApiKey]:
         return ApiKey.objects.none()
     tenants = [t for t, role in caller.roles_by_tenant.items() if role == Role.OPERATOR]
     return ApiKey.objects.filter(tenant_id__in=tenants).select_related("tenant")
+
+
+def runs_for(caller: Caller) -> QuerySet[WorkflowRun]:
+    """Runs of the tenants where the caller may read workflows, with the workspace joined."""
+    return WorkflowRun.objects.filter(tenant_id__in=caller.readable_tenants(Scope.WORKFLOWS)).select_related(
+        "workspace"
+    )
+
+
+def run_detail_for(caller: Caller) -> QuerySet[WorkflowRun]:
+    """Like ``runs_for``, with the nodes prefetched in key order (one query for all of them)."""
+    return runs_for(caller).prefetch_related(Prefetch("nodes", queryset=WorkflowNode.objects.order_by("key")))
+
+
+def get_run_for(caller: Caller, run_id: Any) -> WorkflowRun:
+    """The caller's run ``run_id``; another tenant's (or a malformed id) is a 404."""
+    try:
+        return runs_for(caller).get(pk=uuid.UUID(str(run_id)))
+    except (ValueError, WorkflowRun.DoesNotExist) as exc:
+        raise NotFoundError("No such workflow run.") from exc
+
+
+def get_node_for(caller: Caller, run_id: Any, key: str) -> WorkflowNode:
+    """One node of the caller's run with its attempts prefetched; 404 when either is unknown."""
+    run = get_run_for(caller, run_id)
+    node = (
+        WorkflowNode.objects.filter(run=run, key=key)
+        .prefetch_related(Prefetch("node_runs", queryset=WorkflowNodeRun.objects.order_by("attempt")))
+        .first()
+    )
+    if node is None:
+        raise NotFoundError(f"No node {key!r} in this run.")
+    return node

@@ -169,6 +169,23 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour="3", minute="17"),
         "options": {"queue": "maintenance"},
     },
+    # Workflow engine safety nets: work is woken on commit; these catch lost wake-ups, expired leases, due WAIT
+    # timers and task-controller attempts that went quiet.
+    "workflow-scheduler-tick": {
+        "task": "orchestrator.tasks.scheduler_tick",
+        "schedule": 5.0,
+        "options": {"queue": "scheduler", "expires": 5},
+    },
+    "workflow-reap-expired-leases": {
+        "task": "orchestrator.tasks.reap_expired_leases",
+        "schedule": 10.0,
+        "options": {"queue": "scheduler", "expires": 10},
+    },
+    "workflow-poll-task-controller": {
+        "task": "orchestrator.tasks.poll_quiet_attempts",
+        "schedule": 30.0,
+        "options": {"queue": "maintenance", "expires": 30},
+    },
 }
 # Tests run tasks in-process only where they opt in; everything else goes through a real broker and worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -289,6 +306,28 @@ WORKSPACE_PROVISION_POLL_SECONDS = env.int("WORKSPACE_PROVISION_POLL_SECONDS", 2
 WORKSPACE_PROVISION_TIMEOUT_SECONDS = env.int("WORKSPACE_PROVISION_TIMEOUT_SECONDS", 900, minimum=10)
 WORKSPACE_PROVIDER_TIMEOUT_SECONDS = env.int("WORKSPACE_PROVIDER_TIMEOUT_SECONDS", 15, minimum=1, maximum=300)
 WORKSPACE_MAX_FILE_BYTES = env.int("WORKSPACE_MAX_FILE_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Workflow engine: how long a worker's lease on an attempt lasts between heartbeats, how long a dispatched attempt
+# may wait in the queue before the reaper retries it, and when a task-controller attempt counts as quiet.
+NODE_LEASE_SECONDS = env.int("NODE_LEASE_SECONDS", 30, minimum=1, maximum=3600)
+NODE_DISPATCH_TIMEOUT_SECONDS = env.int("NODE_DISPATCH_TIMEOUT_SECONDS", 600, minimum=1)
+TASK_CONTROLLER_POLL_SECONDS = env.int("TASK_CONTROLLER_POLL_SECONDS", 60, minimum=1)
+TASK_CONTROLLER_TIMEOUT_SECONDS = env.int("TASK_CONTROLLER_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)
+# Base URL the task controller uses for result callbacks (defaults to the console's public URL).
+INTERNAL_CALLBACK_BASE_URL = (
+    env.url("INTERNAL_CALLBACK_BASE_URL", CONSOLE_BASE_URL, ("http", "https")) or CONSOLE_BASE_URL
+).rstrip("/")
+
+# Workflow engine enums get stable names in the OpenAPI schema (several models have a "status").
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: ignore[attr-defined]
+    {
+        "RunStatusEnum": "orchestrator.models.RunStatus",
+        "NodeStatusEnum": "orchestrator.models.NodeStatus",
+        "NodeRunStatusEnum": "orchestrator.models.NodeRunStatus",
+        "NodeTypeEnum": "orchestrator.models.NodeType",
+        "ReportedStatusEnum": "orchestrator.api.internal.ReportedStatus",
+    }
+)
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {

@@ -17,3 +17,55 @@ def prune_idempotency_keys() -> int:
 def ping() -> str:
     """A no-op round trip, used by health checks of the worker and by benchmarks as a baseline."""
     return "pong"
+
+
+# --- Workflow engine ------------------------------------------------------------------------------------------
+
+
+@shared_task(name="orchestrator.tasks.scheduler_tick", queue="scheduler", ignore_result=True)
+def scheduler_tick() -> int:
+    """Claim and dispatch due work (woken on commit, and every few seconds by beat as a safety net)."""
+    from orchestrator import scheduler
+
+    with scheduler.inline_wakeups():
+        return scheduler.run_ticks()
+
+
+@shared_task(
+    name="orchestrator.tasks.execute_node_run",
+    queue="executor",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def execute_node_run(node_run_id: str) -> str:
+    """Run one attempt; a duplicate delivery finds the attempt already taken and does nothing."""
+    from orchestrator.executors import runner
+
+    return runner.execute_in_worker(node_run_id)
+
+
+@shared_task(name="orchestrator.tasks.reap_expired_leases", queue="scheduler", ignore_result=True)
+def reap_expired_leases() -> int:
+    """Retry or fail attempts whose lease expired (dead worker, lost message, timeout)."""
+    from orchestrator import scheduler
+
+    with scheduler.inline_wakeups():
+        return scheduler.reap_expired_leases()
+
+
+@shared_task(name="orchestrator.tasks.poll_quiet_attempts", queue="maintenance", ignore_result=True)
+def poll_quiet_attempts() -> int:
+    """Ask the task controller about attempts that have gone quiet."""
+    from orchestrator import scheduler
+
+    with scheduler.inline_wakeups():
+        return scheduler.poll_quiet_attempts()
+
+
+@shared_task(name="orchestrator.tasks.cancel_remote_tasks", queue="executor", ignore_result=True)
+def cancel_remote_tasks(task_ids: list[str]) -> int:
+    """Tell the task controller to stop tasks of a cancelled/failed run (best effort)."""
+    from orchestrator.executors import task_controller
+
+    return sum(1 for task_id in task_ids if task_controller.cancel(task_id))

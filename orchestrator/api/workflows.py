@@ -1,0 +1,250 @@
+"""``/api/v1/workflows`` (SPEC §3.4): create, list, read, start, cancel, and retry a failed node.
+
+The definition is validated by ``orchestrator.engine`` (through ``runs.create_run``), not by serializer fields, so
+every problem comes back at once with its exact path (``nodes[2].depends_on[0]``). The serializers here render
+and document; they do not decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orchestrator import runs, selectors
+from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.errors import InvalidInput
+from orchestrator.lib.permissions import require_scope
+from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+
+NODE_KEY = r"[a-z0-9_-]{1,64}"
+
+
+# --- Serializers ------------------------------------------------------------------------------------------------
+
+
+class NodeRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowNodeRun
+        fields = [
+            "id",
+            "attempt",
+            "status",
+            "input",
+            "output",
+            "error",
+            "lease_owner",
+            "lease_expires_at",
+            "timeout_at",
+            "external_task_id",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class NodeSerializer(serializers.ModelSerializer):
+    definition = serializers.JSONField(source="config", read_only=True, help_text="Type-specific definition fields.")
+
+    class Meta:
+        model = WorkflowNode
+        fields = [
+            "key",
+            "type",
+            "name",
+            "status",
+            "depends_on",
+            "definition",
+            "attempts",
+            "output",
+            "error",
+            "not_before",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class NodeDetailSerializer(NodeSerializer):
+    node_runs = NodeRunSerializer(many=True, read_only=True)
+    run_id = serializers.UUIDField(read_only=True)
+
+    class Meta(NodeSerializer.Meta):
+        fields = ["run_id", *NodeSerializer.Meta.fields, "node_runs"]
+        read_only_fields = fields
+
+
+class WorkspaceRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+
+
+class RunSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+    workspace_id = serializers.UUIDField(read_only=True, allow_null=True)
+    workspace = WorkspaceRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = WorkflowRun
+        fields = [
+            "id",
+            "tenant_id",
+            "name",
+            "description",
+            "metadata",
+            "status",
+            "workspace_id",
+            "workspace",
+            "created_by",
+            "started_by",
+            "error",
+            "cancel_reason",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RunDetailSerializer(RunSerializer):
+    nodes = NodeSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "nodes"]
+        read_only_fields = fields
+
+
+class NodeDefinitionSerializer(serializers.Serializer):
+    """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
+
+    key = serializers.RegexField(NODE_KEY)
+    type = serializers.ChoiceField(choices=NodeType.choices)
+    name = serializers.CharField(required=False)
+    depends_on = serializers.ListField(child=serializers.CharField(), required=False)
+    on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)
+    action = serializers.DictField(required=False, help_text='TASK: {"tool", "params"}')
+    retry = serializers.DictField(required=False, help_text="TASK: max_attempts, backoff_seconds, max_backoff_seconds")
+    timeout_seconds = serializers.FloatField(required=False, help_text="TASK: bound of one attempt")
+    requires_approval = serializers.BooleanField(required=False)
+    on_reject = serializers.ChoiceField(choices=["fail", "skip"], required=False)
+    conditions = serializers.ListField(child=serializers.DictField(), required=False, help_text="DECISION")
+    default = serializers.CharField(required=False, allow_null=True, help_text="DECISION")
+    branches = serializers.ListField(child=serializers.CharField(), required=False, help_text="PARALLEL")
+    wait = serializers.DictField(required=False, help_text='WAIT: {"seconds": n} or {"until": timestamp}')
+
+
+class WorkflowCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    workspace_id = serializers.UUIDField(required=False, allow_null=True)
+    metadata = serializers.DictField(required=False)
+    start = serializers.BooleanField(required=False, default=False)
+    tenant_id = serializers.UUIDField(required=False, help_text="Only for people who belong to several tenants.")
+    nodes = NodeDefinitionSerializer(many=True)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+# --- Filters ----------------------------------------------------------------------------------------------------
+
+
+class WorkflowRunFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    workspace_id = django_filters.UUIDFilter(field_name="workspace_id")
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["status", "name", "created_after", "created_before", "workspace_id"]
+
+
+# --- Views ------------------------------------------------------------------------------------------------------
+
+
+def _caller(request: Request) -> Caller:
+    caller = get_caller(request)
+    assert caller is not None  # guaranteed by IsTenantCaller
+    return caller
+
+
+class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Workflow runs of the caller's tenants."""
+
+    required_scope = Scope.WORKFLOWS
+    queryset = WorkflowRun.objects.none()  # for the schema; get_queryset scopes to the caller
+    filterset_class = WorkflowRunFilter
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> Any:
+        caller = _caller(self.request)
+        if self.action == "retrieve":
+            return selectors.run_detail_for(caller)
+        return selectors.runs_for(caller)
+
+    def get_serializer_class(self) -> Any:
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
+
+    def get_object(self) -> WorkflowRun:
+        caller = _caller(self.request)
+        run = selectors.get_run_for(caller, self.kwargs["pk"])
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            require_scope(caller, Scope.WORKFLOWS, run.tenant_id)
+        return run
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._detail(self.get_object())
+
+    def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
+        fresh = selectors.run_detail_for(_caller(self.request)).get(pk=run.pk)
+        return Response(RunDetailSerializer(fresh).data, status=code)
+
+    @extend_schema(request=WorkflowCreateSerializer, responses={201: RunDetailSerializer})
+    def create(self, request: Request) -> Response:
+        caller = _caller(request)
+        body = request.data
+        if not isinstance(body, dict):
+            raise InvalidInput("Expected a JSON object.")
+        tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
+        run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body)
+        return self._detail(run, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=RunDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        return self._detail(runs.start_run(run=self.get_object()))
+
+    @extend_schema(request=CancelSerializer, responses=RunDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        run = self.get_object()
+        body = CancelSerializer(data=request.data if isinstance(request.data, dict) else {})
+        body.is_valid(raise_exception=True)
+        return self._detail(runs.cancel_run(run=run, reason=body.validated_data["reason"]))
+
+    @extend_schema(
+        responses=NodeDetailSerializer,
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key")],
+    )
+    @action(detail=True, methods=["get"], url_path=f"nodes/(?P<key>{NODE_KEY})")
+    def node(self, request: Request, pk: str | None = None, key: str = "") -> Response:
+        return Response(NodeDetailSerializer(selectors.get_node_for(_caller(request), pk, key)).data)
+
+    @extend_schema(
+        request=None,
+        responses=RunDetailSerializer,
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key")],
+    )
+    @action(detail=True, methods=["post"], url_path=f"nodes/(?P<key>{NODE_KEY})/retry")
+    def retry(self, request: Request, pk: str | None = None, key: str = "") -> Response:
+        return self._detail(runs.retry_node(run=self.get_object(), key=key))

@@ -1,0 +1,142 @@
+"""The tool registry: ``@tool("name", params=...)`` registers a function ``fn(params, ctx) -> output``.
+
+Params are validated twice: when a workflow is created (so a typo is a 400 with the field path) and again before
+the tool runs. A tool signals a failed attempt by raising ``ToolError`` (retried by the node's retry policy).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.engine import ParamsValidator
+
+
+class ToolError(Exception):
+    """The attempt failed; the message is stored as the node run's error."""
+
+
+class ToolTimeout(ToolError):
+    """The attempt ran past its ``timeout_seconds``."""
+
+
+class ToolCancelled(ToolError):
+    """The run was cancelled (or the attempt reaped) while the tool ran."""
+
+
+@dataclass
+class ToolContext:
+    """What a running tool may know and must honour: its deadline and the stop signal."""
+
+    node_run_id: str = ""
+    run_id: str = ""
+    node_key: str = ""
+    attempt: int = 1
+    workspace_id: str | None = None
+    deadline: float | None = None  # time.monotonic() value
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Raise when the tool should stop now."""
+        if self.cancelled.is_set():
+            raise ToolCancelled("cancelled while running")
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise ToolTimeout("timed out")
+
+
+ToolFunction = Callable[[dict[str, Any], ToolContext], Any]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    fn: ToolFunction
+    validate: ParamsValidator
+
+
+_TOOLS: dict[str, Tool] = {}
+
+
+def _accept_all(params: dict[str, Any]) -> list[tuple[str, str]]:
+    return []
+
+
+def tool(name: str, *, params: ParamsValidator | None = None) -> Callable[[ToolFunction], ToolFunction]:
+    """Register ``fn`` as tool ``name`` with an optional params validator."""
+
+    def register(fn: ToolFunction) -> ToolFunction:
+        _TOOLS[name] = Tool(name=name, fn=fn, validate=params or _accept_all)
+        return fn
+
+    return register
+
+
+def _ensure_loaded() -> None:
+    from orchestrator.executors import local  # noqa: F401  (registers the built-in tools)
+
+
+def get_tool(name: str) -> Tool | None:
+    _ensure_loaded()
+    return _TOOLS.get(name)
+
+
+def validators() -> Mapping[str, ParamsValidator]:
+    """Tool name → params validator, for ``engine.validate_definition``."""
+    _ensure_loaded()
+    return {name: t.validate for name, t in _TOOLS.items()}
+
+
+def run_tool(name: str, params: dict[str, Any], ctx: ToolContext) -> Any:
+    """Validate ``params`` and run the tool; raises ``ToolError`` for a failed attempt."""
+    found = get_tool(name)
+    if found is None:
+        raise ToolError(f"unknown tool {name!r}")
+    problems = found.validate(params)
+    if problems:
+        raise ToolError("invalid params: " + "; ".join(f"{p or 'params'}: {m}" for p, m in problems))
+    ctx.check()
+    return found.fn(params, ctx)
+
+
+# --- Small validation helpers for tools ---------------------------------------------------------------------
+
+
+def check_fields(
+    params: Mapping[str, Any],
+    *,
+    required: Mapping[str, type | tuple[type, ...]] | None = None,
+    optional: Mapping[str, type | tuple[type, ...]] | None = None,
+) -> list[tuple[str, str]]:
+    """Unknown fields, missing required fields and wrong JSON types, as ``[(field, message)]``."""
+    required = required or {}
+    optional = optional or {}
+    problems: list[tuple[str, str]] = []
+    for name in params:
+        if name not in required and name not in optional:
+            problems.append((name, f"Unknown parameter {name!r}."))
+    for name, kinds in {**required, **optional}.items():
+        if name not in params:
+            if name in required:
+                problems.append((name, "Required."))
+            continue
+        value = params[name]
+        if (
+            isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,))
+        ) or not isinstance(value, kinds):
+            problems.append((name, f"Must be {_type_name(kinds)}."))
+    return problems
+
+
+def _type_name(kinds: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", dict: "an object", list: "a list", bool: "a bool"}
+    kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
+    if set(kinds_tuple) == {int, float}:
+        return "a number"
+    return " or ".join(names.get(k, k.__name__) for k in kinds_tuple)

@@ -1,0 +1,243 @@
+"""Execute one attempt (node run) end to end, exactly once.
+
+1. **Start** is a compare-and-set on the attempt (``RUNNING`` and no lease owner yet → owned by this worker with a
+   lease). A duplicate delivery of the same message, or a stale one for an attempt already reaped or cancelled,
+   finds nothing to take and returns: the tool runs at most once per attempt.
+2. **Run**: the local tool with a heartbeat thread renewing the lease (and noticing cancellation), or a dispatch
+   to the task controller, whose report arrives later by callback or poll.
+3. **Finish**: ``complete_node_run`` / ``fail_node_run`` with the lease owner in the WHERE, so a worker whose lease
+   was reaped cannot overwrite the retry's result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from approvals import gate
+from orchestrator import metrics, runs
+from orchestrator.models import NodeRunStatus, WorkflowNodeRun
+
+from . import registry, task_controller
+
+logger = logging.getLogger(__name__)
+MAX_OUTPUT_BYTES = 1024 * 1024
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _jsonable(output: Any) -> Any:
+    """Outputs are stored as JSON: coerce odd types, and replace an oversized output by a marker."""
+    text = json.dumps(output, default=str)
+    if len(text.encode()) > MAX_OUTPUT_BYTES:
+        return {"truncated": True, "bytes": len(text.encode()), "excerpt": text[:4096]}
+    return json.loads(text)
+
+
+class Heartbeat(threading.Thread):
+    """Renews the attempt's lease every ``interval`` seconds (never past ``timeout_at``); when the renewal finds
+    the attempt no longer ours (cancelled, reaped), sets ``cancelled`` so the tool can stop."""
+
+    def __init__(self, node_run_id: str, owner: str, timeout_at: Any, cancelled: threading.Event) -> None:
+        super().__init__(name=f"heartbeat-{node_run_id}", daemon=True)
+        self.node_run_id = node_run_id
+        self.owner = owner
+        self.timeout_at = timeout_at
+        self.cancelled = cancelled
+        self.lease = settings.NODE_LEASE_SECONDS
+        self.interval = max(0.2, min(self.lease / 3, 5.0))
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        used_db = False
+        try:
+            while not self._stop_event.wait(self.interval):
+                used_db = True
+                until = timezone.now() + timedelta(seconds=self.lease)
+                if self.timeout_at is not None:
+                    until = min(until, self.timeout_at)
+                renewed = WorkflowNodeRun.objects.filter(
+                    pk=self.node_run_id, status=NodeRunStatus.RUNNING, lease_owner=self.owner
+                ).update(lease_expires_at=until)
+                if not renewed:
+                    self.cancelled.set()
+                    return
+        except Exception:
+            logger.warning("lease heartbeat for %s failed", self.node_run_id, exc_info=True)
+        finally:
+            if used_db:
+                connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
+def execute(node_run_id: str) -> str:
+    """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
+    ``duplicate``, ``missing``, ``refused``), for logs and tests."""
+    row = (
+        WorkflowNodeRun.objects.filter(pk=node_run_id)
+        .values(
+            "status",
+            "lease_owner",
+            "input",
+            "attempt",
+            "approval_id",
+            "fencing_token",
+            "run__workspace_id",
+            *(f"node__{name}" for name in runs.NodeRef.FIELDS),
+        )
+        .first()
+    )
+    if row is None:
+        return "missing"
+    if row["status"] != NodeRunStatus.RUNNING or row["lease_owner"]:
+        return "duplicate"
+    node = runs.NodeRef.from_values(row, prefix="node__")
+    remote = settings.EXECUTOR_BACKEND == "task_controller"
+    owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
+    now = timezone.now()
+    timeout = node.config.get("timeout_seconds")
+    timeout_at = now + timedelta(seconds=float(timeout)) if timeout else None
+    if remote:
+        lease_until = timeout_at
+    else:
+        lease_until = now + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+        if timeout_at is not None:
+            lease_until = min(lease_until, timeout_at)
+    started = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING, lease_owner="").update(
+        lease_owner=owner,
+        lease_expires_at=lease_until,
+        timeout_at=timeout_at,
+        started_at=now,
+        external_task_id=str(node_run_id) if remote else "",
+        last_polled_at=now if remote else None,
+    )
+    if not started:
+        return "duplicate"
+    action = row["input"] or {}
+    approval_id = row["approval_id"]
+    if approval_id and not gate.claim_execution(approval_id=approval_id, node_run_id=str(node_run_id), action=action):
+        runs.fail_node_run(
+            node_run_id=node_run_id,
+            error="approval_already_executed: the approved action already ran (or changed); not run again",
+            owner=owner,
+            retryable=False,
+            node=node,
+        )
+        return "refused"
+    if remote:
+        return _dispatch_remote(node_run_id, row, node, action, owner)
+    return _run_local(node_run_id, row, node, action, owner, timeout_at, approval_id)
+
+
+def _run_local(
+    node_run_id: str,
+    row: dict[str, Any],
+    node: runs.NodeRef,
+    action: dict[str, Any],
+    owner: str,
+    timeout_at: Any,
+    approval_id: str,
+) -> str:
+    ctx = registry.ToolContext(
+        node_run_id=str(node_run_id),
+        run_id=str(node.run_id),
+        node_key=node.key,
+        attempt=row["attempt"],
+        workspace_id=str(row["run__workspace_id"]) if row["run__workspace_id"] else None,
+        deadline=(time.monotonic() + (timeout_at - timezone.now()).total_seconds()) if timeout_at else None,
+    )
+    heartbeat = Heartbeat(str(node_run_id), owner, timeout_at, ctx.cancelled)
+    heartbeat.start()
+    began = time.perf_counter()
+    output: Any = None
+    error = ""
+    try:
+        output = _jsonable(registry.run_tool(str(action.get("tool")), dict(action.get("params") or {}), ctx))
+    except registry.ToolError as exc:
+        error = str(exc) or exc.__class__.__name__
+    except Exception as exc:  # a bug in a tool is a failed attempt, not a crashed worker
+        logger.exception("tool %s raised", action.get("tool"))
+        error = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        heartbeat.stop()
+    metrics.workflow_node_duration_seconds.labels(type=node.type).observe(time.perf_counter() - began)
+    if approval_id:
+        gate.record_execution_result(
+            approval_id=approval_id, node_run_id=str(node_run_id), succeeded=not error, output=output, error=error
+        )
+    if error:
+        runs.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node)
+        return "failed"
+    if not runs.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
+        return "lost"
+    return "completed"
+
+
+def _dispatch_remote(
+    node_run_id: str, row: dict[str, Any], node: runs.NodeRef, action: dict[str, Any], owner: str
+) -> str:
+    payload = task_controller.build_payload(
+        node_run_id=str(node_run_id),
+        run_id=str(node.run_id),
+        node_key=node.key,
+        attempt=row["attempt"],
+        workspace_id=str(row["run__workspace_id"]) if row["run__workspace_id"] else None,
+        action=action,
+        fencing_token=row["fencing_token"],
+    )
+    try:
+        task_controller.dispatch(payload)
+    except task_controller.TaskControllerError as exc:
+        runs.fail_node_run(
+            node_run_id=node_run_id, error=f"task controller dispatch failed: {exc}", owner=owner, node=node
+        )
+        return "failed"
+    return "dispatched"
+
+
+MAX_CONTINUATIONS = 100
+MAX_CONTINUATION_SECONDS = 5.0
+
+
+def execute_in_worker(node_run_id: str) -> str:
+    """The Celery entry point. Successors this attempt makes READY are claimed right after commit (in-process
+    tick); this worker keeps **one** of the new attempts and runs it next (no broker round trip between a node and
+    its successor), and hands the others to the executor queue for other workers. The continuation is bounded
+    (``MAX_CONTINUATIONS`` attempts or ``MAX_CONTINUATION_SECONDS``) so one message never monopolises a worker.
+    Exactly-once still comes from the start compare-and-set in ``execute``."""
+    from orchestrator import scheduler
+
+    close_old_connections()
+    claimed: list[str] = []
+    deadline = time.monotonic() + MAX_CONTINUATION_SECONDS
+    outcome = ""
+    current: str | None = node_run_id
+    steps = 0
+    with scheduler.inline_wakeups(dispatch=claimed.extend):
+        while current is not None:
+            outcome = execute(current)
+            steps += 1
+            if not claimed:
+                break
+            current, rest = claimed[0], claimed[1:]
+            claimed.clear()
+            if steps >= MAX_CONTINUATIONS or time.monotonic() > deadline:
+                rest, current = [current, *rest], None
+            if rest:
+                scheduler.dispatch_to_executors(rest)
+    return outcome

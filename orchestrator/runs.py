@@ -1,0 +1,583 @@
+"""Workflow run services (SPEC §3): create, start, cancel, retry, and the completion of nodes and attempts.
+
+Every transition is a compare-and-set (a conditional UPDATE whose WHERE is taken from the transition maps in
+``orchestrator.engine``; zero rows means someone else won). Successors are resolved by key with set-based
+UPDATEs, never by loading the whole run; only the rare paths (manual retry) read every node of a run.
+
+Concurrency (PostgreSQL, READ COMMITTED): two nodes of one run finishing at the same time both lock the run row
+before asking "is anything still active?", so the second sees the first's commit and exactly one of them ends
+the run. A successor's ``pending_dependencies`` is decremented by an UPDATE on its row, so concurrent
+predecessors queue on that row lock and the count stays exact.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter as TallyCounter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from approvals import gate
+from orchestrator import engine, events, metrics, scheduler
+from orchestrator.executors import registry
+from orchestrator.lib import context
+from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
+from orchestrator.models import (
+    NodeRunStatus,
+    NodeStatus,
+    RunStatus,
+    Tenant,
+    WorkflowNode,
+    WorkflowNodeRun,
+    WorkflowRun,
+)
+
+ACTIVE = sorted(engine.NODE_ACTIVE)
+MAX_ERROR_CHARS = 10_000
+
+
+class DefinitionInvalid(InvalidInput):
+    """A workflow definition with one or more problems, each with its field path."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(f"The workflow definition is invalid ({len(errors)} problem(s)).", field=errors[0]["field"])
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """The columns of a node the completion paths need (read once, passed along)."""
+
+    id: Any
+    run_id: Any
+    key: str
+    type: str
+    successors: list[str]
+    config: dict[str, Any]
+    continue_on_failure: bool
+    attempts: int
+    retry_base: int
+
+    FIELDS = ("id", "run_id", "key", "type", "successors", "config", "continue_on_failure", "attempts", "retry_base")
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any], prefix: str = "") -> NodeRef:
+        return cls(**{name: values[prefix + name] for name in cls.FIELDS})
+
+    @classmethod
+    def from_node(cls, node: WorkflowNode) -> NodeRef:
+        return cls(**{name: getattr(node, name) for name in cls.FIELDS})
+
+
+def load_node_ref(*, node_id: Any) -> NodeRef | None:
+    values = WorkflowNode.objects.filter(pk=node_id).values(*NodeRef.FIELDS).first()
+    return NodeRef.from_values(values) if values else None
+
+
+def _node_of_attempt(node_run_id: Any) -> NodeRef:
+    values = (
+        WorkflowNodeRun.objects.filter(pk=node_run_id).values(*(f"node__{name}" for name in NodeRef.FIELDS)).first()
+    )
+    assert values is not None
+    return NodeRef.from_values(values, prefix="node__")
+
+
+def _actor_dict() -> dict[str, str]:
+    return context.current().actor.as_dict()
+
+
+def _run_event(event_type: str, run: Mapping[str, Any], **data: Any) -> None:
+    events.emit(
+        event_type,
+        tenant_id=run["tenant_id"],
+        resource_type="workflow_run",
+        resource_id=run["id"],
+        data={"run_id": str(run["id"]), "name": run["name"], **data},
+    )
+
+
+# --- Create, start, cancel, retry -----------------------------------------------------------------------------
+
+
+def create_run(*, tenant: Tenant, definition: Any) -> WorkflowRun:
+    """Validate ``definition`` (SPEC §3.1) and store the run and all its nodes atomically (all or nothing).
+
+    Raises ``DefinitionInvalid`` (400, every problem with its field path). Emits ``workflow.created``; with
+    ``"start": true`` also starts the run in the same transaction. The creator is the request's actor.
+    """
+    try:
+        spec = engine.validate_definition(definition, tool_validators=registry.validators())
+    except engine.DefinitionError as exc:
+        raise DefinitionInvalid(exc.errors) from exc
+    workspace_id = None
+    if spec.workspace_id is not None:
+        from workspaces.models import Workspace
+
+        try:
+            candidate = uuid.UUID(spec.workspace_id)
+        except ValueError:
+            candidate = None
+        if candidate is None or not Workspace.objects.filter(pk=candidate, tenant=tenant).exists():
+            raise InvalidInput("No such workspace in this tenant.", field="workspace_id")
+        workspace_id = candidate
+    with transaction.atomic():
+        run = WorkflowRun.objects.create(
+            tenant=tenant,
+            name=spec.name,
+            description=spec.description,
+            metadata=spec.metadata,
+            workspace_id=workspace_id,
+            created_by=_actor_dict(),
+        )
+        WorkflowNode.objects.bulk_create(
+            [
+                WorkflowNode(
+                    run=run,
+                    key=node.key,
+                    type=node.type,
+                    name=node.name,
+                    depends_on=node.depends_on,
+                    config=node.config,
+                    successors=node.successors,
+                    continue_on_failure=node.continue_on_failure,
+                    pending_dependencies=len(node.depends_on),
+                )
+                for node in spec.nodes
+            ],
+            batch_size=500,
+        )
+        _run_event(
+            "workflow.created",
+            {"id": run.pk, "tenant_id": tenant.pk, "name": run.name},
+            nodes=len(spec.nodes),
+            status=run.status,
+        )
+        metrics.workflow_runs_total.labels(status=RunStatus.PENDING).inc()
+        if spec.start:
+            start_run(run=run)
+    return run
+
+
+def start_run(*, run: WorkflowRun) -> WorkflowRun:
+    """PENDING → RUNNING; nodes without dependencies become READY and the scheduler is woken on commit.
+
+    Raises ``InvalidStateError`` (409) unless the run is PENDING. Emits ``workflow.started``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        started = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.RUNNING, started_at=now, started_by=_actor_dict(), updated_at=now
+        )
+        if not started:
+            current = WorkflowRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+            raise InvalidStateError(f"Only a PENDING run can be started; this one is {current}.")
+        WorkflowNode.objects.filter(run_id=run.pk, status=NodeStatus.PENDING, pending_dependencies=0).update(
+            status=NodeStatus.READY, updated_at=now
+        )
+        _run_event("workflow.started", {"id": run.pk, "tenant_id": run.tenant_id, "name": run.name})
+        metrics.workflow_runs_total.labels(status=RunStatus.RUNNING).inc()
+        scheduler.wake()
+    run.refresh_from_db()
+    return run
+
+
+def cancel_run(*, run: WorkflowRun, reason: str = "") -> WorkflowRun:
+    """PENDING/RUNNING → CANCELLED: active nodes and running attempts are CANCELLED, pending approvals are
+    withdrawn, and running work is told to stop (local tools at their next heartbeat, the task controller by
+    a cancel call after commit). Raises ``InvalidStateError`` (409) when the run is already terminal."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = WorkflowRun.objects.select_for_update().filter(pk=run.pk).values("id", "status", "tenant_id", "name")
+        current = locked.first()
+        if current is None:
+            raise NotFoundError("No such workflow run.")
+        if current["status"] not in engine.sources(engine.RUN_TRANSITIONS, RunStatus.CANCELLED):
+            raise InvalidStateError(f"The run is already {current['status']}; only PENDING or RUNNING runs cancel.")
+        WorkflowRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.CANCELLED, cancel_reason=reason[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
+        )
+        _stop_nodes(run.pk, now, NodeStatus.CANCELLED, "run cancelled" + (f": {reason}" if reason else ""))
+        gate.withdraw_for_run(run_id=run.pk)
+        _run_event("workflow.cancelled", current, reason=reason)
+        metrics.workflow_runs_total.labels(status=RunStatus.CANCELLED).inc()
+    run.refresh_from_db()
+    return run
+
+
+def retry_node(*, run: WorkflowRun, key: str) -> WorkflowRun:
+    """Re-run the FAILED node ``key`` of a FAILED run: the run goes back to RUNNING, the node to READY with a fresh
+    retry budget, and nodes CANCELLED by the failure (or SKIPPED because of it) are resolved again.
+
+    Raises ``NotFoundError`` for an unknown key and ``InvalidStateError`` (409) unless run and node are FAILED.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        current = WorkflowRun.objects.select_for_update().filter(pk=run.pk).values("id", "status", "tenant_id", "name")
+        locked = current.first()
+        if locked is None:
+            raise NotFoundError("No such workflow run.")
+        nodes = {
+            n.key: n
+            for n in WorkflowNode.objects.filter(run_id=run.pk).only(
+                "id", "key", "type", "depends_on", "status", "config", "output", "attempts"
+            )
+        }
+        if key not in nodes:
+            raise NotFoundError(f"No node {key!r} in this run.")
+        if locked["status"] != RunStatus.FAILED or nodes[key].status != NodeStatus.FAILED:
+            raise InvalidStateError(
+                f"Only a FAILED node of a FAILED run can be retried (run {locked['status']}, node {nodes[key].status})."
+            )
+        states = {
+            k: engine.NodeState(type=n.type, depends_on=n.depends_on, status=n.status, config=n.config, output=n.output)
+            for k, n in nodes.items()
+        }
+        plan = engine.plan_retry(states, key)
+        final = {k: plan.get(k, n.status) for k, n in nodes.items()}
+        by_status: dict[str, list[str]] = {}
+        for k, status in plan.items():
+            by_status.setdefault(status, []).append(k)
+        for status, keys in by_status.items():
+            if status == NodeStatus.PENDING:
+                # Group by the new dependency count so each group is one UPDATE.
+                groups: dict[int, list[str]] = {}
+                for k in keys:
+                    groups.setdefault(sum(final[d] != NodeStatus.COMPLETED for d in nodes[k].depends_on), []).append(k)
+                for pending, group in groups.items():
+                    WorkflowNode.objects.filter(run_id=run.pk, key__in=group).update(
+                        status=status, pending_dependencies=pending, error="", finished_at=None, updated_at=now
+                    )
+            elif status == NodeStatus.READY:
+                WorkflowNode.objects.filter(run_id=run.pk, key__in=keys).update(
+                    status=status, pending_dependencies=0, not_before=None, finished_at=None, updated_at=now
+                )
+            else:
+                WorkflowNode.objects.filter(run_id=run.pk, key__in=keys).update(
+                    status=status, finished_at=now, updated_at=now
+                )
+        WorkflowNode.objects.filter(pk=nodes[key].pk).update(retry_base=F("attempts"), error="")
+        WorkflowRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.RUNNING, error="", finished_at=None, updated_at=now
+        )
+        _run_event("workflow.started", locked, retried_node=key)
+        metrics.workflow_runs_total.labels(status=RunStatus.RUNNING).inc()
+        scheduler.wake()
+        # A retry that resolves every node at once (nothing left to run) still has to end the run.
+        if all(s in engine.NODE_TERMINAL for s in final.values()):
+            _maybe_finish_run(run.pk, now)
+    run.refresh_from_db()
+    return run
+
+
+# --- Attempts: complete, fail ---------------------------------------------------------------------------------
+
+
+def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None, node: NodeRef | None = None) -> bool:
+    """RUNNING attempt → COMPLETED, its node → COMPLETED, successors advanced (set-based), run ended when it was
+    the last active node. Returns False when the attempt was no longer RUNNING (cancelled, reaped, or already
+    reported): the first report wins. ``owner``, when given, must still hold the lease."""
+    now = timezone.now()
+    with transaction.atomic():
+        attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
+        if owner is not None:
+            attempt = attempt.filter(lease_owner=owner)
+        if not attempt.update(status=NodeRunStatus.COMPLETED, output=output, finished_at=now, lease_expires_at=None):
+            return False
+        node = node or _node_of_attempt(node_run_id)
+        moved = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
+            status=NodeStatus.COMPLETED, output=output, error="", finished_at=now, updated_at=now
+        )
+        if moved:
+            metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
+            _settle(node, now, succeeded=True)
+    return True
+
+
+def fail_node_run(
+    *,
+    node_run_id: Any,
+    error: str,
+    owner: str | None = None,
+    retryable: bool = True,
+    expired_before: datetime | None = None,
+    node: NodeRef | None = None,
+) -> bool:
+    """RUNNING attempt → FAILED. With attempts left (``retry.max_attempts``) the node goes back to READY after an
+    exponential backoff with jitter; otherwise it FAILS for good (SPEC §3.3: the run fails and its remaining nodes
+    are cancelled, unless ``on_failure: continue``). Returns False when the attempt was no longer RUNNING.
+    ``expired_before`` (the reaper) only fails an attempt whose lease is still expired."""
+    now = timezone.now()
+    error = (error or "failed")[:MAX_ERROR_CHARS]
+    with transaction.atomic():
+        attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
+        if owner is not None:
+            attempt = attempt.filter(lease_owner=owner)
+        if expired_before is not None:
+            attempt = attempt.filter(lease_expires_at__lt=expired_before)
+        if not attempt.update(status=NodeRunStatus.FAILED, error=error, finished_at=now, lease_expires_at=None):
+            return False
+        node = node or _node_of_attempt(node_run_id)
+        retry = node.config.get("retry") or engine.DEFAULT_RETRY
+        made = node.attempts - node.retry_base
+        if retryable and engine.attempts_left(made, retry):
+            delay = engine.retry_delay(made, retry, random.random)
+            retried = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
+                status=NodeStatus.READY, not_before=now + timedelta(seconds=delay), error=error, updated_at=now
+            )
+            if retried:
+                scheduler.wake(countdown=delay)
+        else:
+            fail_node(node=node, error=error, from_statuses=[NodeStatus.RUNNING], now=now)
+    return True
+
+
+def report_node_run_result(*, node_run_id: Any, status: str, output: Any = None, error: str = "") -> tuple[bool, str]:
+    """Apply a task controller's report (callback or poll) for an attempt it runs; the first report wins.
+
+    Returns ``(applied, current_status)``. Raises ``NotFoundError`` for an unknown attempt or one that was not
+    dispatched to the task controller.
+    """
+    row = (
+        WorkflowNodeRun.objects.filter(pk=node_run_id)
+        .exclude(external_task_id="")
+        .values("status", "approval_id")
+        .first()
+    )
+    if row is None:
+        raise NotFoundError("No such task-controller attempt.")
+    if status == NodeRunStatus.COMPLETED:
+        applied = complete_node_run(node_run_id=node_run_id, output=output)
+    else:
+        applied = fail_node_run(node_run_id=node_run_id, error=error or "the task controller reported a failure")
+    if applied and row["approval_id"]:
+        gate.record_execution_result(
+            approval_id=row["approval_id"],
+            node_run_id=str(node_run_id),
+            succeeded=status == NodeRunStatus.COMPLETED,
+            output=output,
+            error=error,
+        )
+    current = WorkflowNodeRun.objects.filter(pk=node_run_id).values_list("status", flat=True).first()
+    return applied, str(current)
+
+
+# --- Nodes that finish without an attempt (DECISION, PARALLEL, WAIT) and approval outcomes -------------------
+
+
+def finish_control_node(*, node: NodeRef, output: Any, branch: str | None = None, now: datetime | None = None) -> bool:
+    """READY/WAITING control node → COMPLETED with ``output``; a DECISION skips the branches it did not take.
+    Precondition: inside the scheduler's transaction with the node row locked."""
+    now = now or timezone.now()
+    moved = WorkflowNode.objects.filter(pk=node.id, status__in=[NodeStatus.READY, NodeStatus.WAITING]).update(
+        status=NodeStatus.COMPLETED,
+        output=output,
+        error="",
+        not_before=None,
+        started_at=Coalesce(F("started_at"), now),
+        finished_at=now,
+        updated_at=now,
+    )
+    if moved:
+        metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
+        _settle(node, now, succeeded=True, branch=branch)
+    return bool(moved)
+
+
+def fail_node(*, node: NodeRef, error: str, from_statuses: Sequence[str], now: datetime | None = None) -> bool:
+    """Node → FAILED for good (``node.failed``); then the run fails and its remaining nodes are CANCELLED, or,
+    with ``on_failure: continue``, only the nodes depending on it are SKIPPED."""
+    now = now or timezone.now()
+    moved = WorkflowNode.objects.filter(pk=node.id, status__in=list(from_statuses)).update(
+        status=NodeStatus.FAILED, error=error[:MAX_ERROR_CHARS], not_before=None, finished_at=now, updated_at=now
+    )
+    if not moved:
+        return False
+    metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.FAILED).inc()
+    run = WorkflowRun.objects.filter(pk=node.run_id).values("id", "tenant_id", "name").first()
+    assert run is not None
+    events.emit(
+        "node.failed",
+        tenant_id=run["tenant_id"],
+        resource_type="workflow_node",
+        resource_id=node.id,
+        data={
+            "run_id": str(node.run_id),
+            "node_key": node.key,
+            "type": node.type,
+            "error": error[:1000],
+            "attempts": node.attempts,
+            "on_failure": "continue" if node.continue_on_failure else "fail",
+        },
+    )
+    if node.continue_on_failure:
+        _settle(node, now, succeeded=False)
+    else:
+        _fail_run(node.run_id, f"node {node.key!r} failed: {error}", now)
+    return True
+
+
+def apply_approval_outcome(*, node_id: Any, outcome: str, reason: str = "") -> None:
+    """See ``orchestrator.approval_hooks.apply_approval_decision`` (the contract with approvals)."""
+    if outcome == "withdrawn":
+        return
+    node = load_node_ref(node_id=node_id)
+    if node is None:
+        raise NotFoundError("No such workflow node.")
+    now = timezone.now()
+    with transaction.atomic():
+        if outcome == "approved":
+            if WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.WAITING_APPROVAL).update(
+                status=NodeStatus.READY, not_before=None, updated_at=now
+            ):
+                scheduler.wake()
+        elif outcome == "rejected":
+            message = "approval rejected" + (f": {reason}" if reason else "")
+            if node.config.get("on_reject") == "skip":
+                if WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.WAITING_APPROVAL).update(
+                    status=NodeStatus.SKIPPED, error=message, finished_at=now, updated_at=now
+                ):
+                    metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.SKIPPED).inc()
+                    _settle(node, now, succeeded=False)
+            else:
+                fail_node(node=node, error=message, from_statuses=[NodeStatus.WAITING_APPROVAL], now=now)
+        elif outcome == "expired":
+            fail_node(
+                node=node,
+                error="approval_expired: the approval request expired before the action ran"
+                + (f" ({reason})" if reason else ""),
+                from_statuses=[NodeStatus.WAITING_APPROVAL],
+                now=now,
+            )
+        else:
+            raise ValueError(f"unknown approval outcome {outcome!r}")
+
+
+# --- Set-based resolution -------------------------------------------------------------------------------------
+
+
+def _db_uuid(value: Any) -> Any:
+    return value if connection.vendor == "postgresql" else uuid.UUID(str(value)).hex
+
+
+def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]:
+    """One UPDATE: decrement the successors' pending count, READY when it reaches zero. Returns how many
+    successors were still PENDING (so the run cannot be over) and how many became READY."""
+    table = WorkflowNode._meta.db_table
+    placeholders = ", ".join(["%s"] * len(keys))
+    # Only the table name (ours) and placeholders are interpolated; every value is a parameter.
+    sql = (
+        f'UPDATE "{table}" SET "pending_dependencies" = "pending_dependencies" - 1, '  # noqa: S608
+        f'"status" = CASE WHEN "pending_dependencies" <= 1 THEN %s ELSE "status" END, "updated_at" = %s '
+        f'WHERE "run_id" = %s AND "status" = %s AND "key" IN ({placeholders}) RETURNING "status"'
+    )
+    params = [
+        NodeStatus.READY.value,
+        connection.ops.adapt_datetimefield_value(now),
+        _db_uuid(run_id),
+        NodeStatus.PENDING.value,
+        *keys,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        statuses = [row[0] for row in cursor.fetchall()]
+    return len(statuses), sum(1 for s in statuses if s == NodeStatus.READY)
+
+
+def _skip_cascade(run_id: Any, keys: Iterable[str], reason: str, now: datetime) -> int:
+    """PENDING nodes among ``keys`` can no longer run: SKIPPED, and so on down the graph (one UPDATE per level)."""
+    frontier = sorted(set(keys))
+    total = 0
+    while frontier:
+        rows = list(
+            WorkflowNode.objects.filter(run_id=run_id, key__in=frontier, status=NodeStatus.PENDING).values_list(
+                "id", "type", "successors"
+            )
+        )
+        if not rows:
+            break
+        total += WorkflowNode.objects.filter(pk__in=[r[0] for r in rows], status=NodeStatus.PENDING).update(
+            status=NodeStatus.SKIPPED, error=reason, finished_at=now, updated_at=now
+        )
+        for node_type, count in TallyCounter(r[1] for r in rows).items():
+            metrics.workflow_nodes_total.labels(type=node_type, status=NodeStatus.SKIPPED).inc(count)
+        frontier = sorted({s for r in rows for s in r[2]})
+    return total
+
+
+def _settle(node: NodeRef, now: datetime, *, succeeded: bool, branch: str | None = None) -> None:
+    """After ``node`` reached a terminal state: advance or skip its successors, wake the scheduler for new READY
+    work, and end the run when nothing is left active."""
+    not_taken: set[str] = set()
+    if succeeded and node.type == "DECISION":
+        not_taken = set(engine.branch_targets("DECISION", node.config)) - {branch}
+    advance = [s for s in node.successors if s not in not_taken] if succeeded else []
+    skip = [s for s in node.successors if s in not_taken] if succeeded else list(node.successors)
+    still_pending, ready = _advance(node.run_id, advance, now) if advance else (0, 0)
+    if skip:
+        reason = f"branch not taken by {node.key!r}" if succeeded else f"dependency {node.key!r} did not complete"
+        _skip_cascade(node.run_id, skip, reason, now)
+    if ready:
+        scheduler.wake()
+    if not still_pending:
+        _maybe_finish_run(node.run_id, now)
+
+
+def _maybe_finish_run(run_id: Any, now: datetime) -> None:
+    """End a RUNNING run whose nodes are all terminal: COMPLETED, or FAILED when a node failed for good.
+    Locks the run row first so concurrent last nodes serialise and exactly one ends the run."""
+    run = WorkflowRun.objects.select_for_update().filter(pk=run_id).values("id", "status", "tenant_id", "name").first()
+    if run is None or run["status"] != RunStatus.RUNNING:
+        return
+    tally = WorkflowNode.objects.filter(run_id=run_id).aggregate(
+        active=Count("id", filter=Q(status__in=ACTIVE)),
+        failed=Count("id", filter=Q(status=NodeStatus.FAILED, continue_on_failure=False)),
+    )
+    if tally["active"]:
+        return
+    final = RunStatus.FAILED if tally["failed"] else RunStatus.COMPLETED
+    WorkflowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=final, finished_at=now, updated_at=now
+    )
+    _run_event(f"workflow.{final.lower()}", run, status=final)
+    metrics.workflow_runs_total.labels(status=final).inc()
+
+
+def _fail_run(run_id: Any, error: str, now: datetime) -> None:
+    run = WorkflowRun.objects.select_for_update().filter(pk=run_id).values("id", "status", "tenant_id", "name").first()
+    if run is None or run["status"] != RunStatus.RUNNING:
+        return
+    WorkflowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED, error=error[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
+    )
+    _stop_nodes(run_id, now, NodeStatus.CANCELLED, "run failed")
+    _run_event("workflow.failed", run, status=RunStatus.FAILED, error=error[:1000])
+    metrics.workflow_runs_total.labels(status=RunStatus.FAILED).inc()
+
+
+def _stop_nodes(run_id: Any, now: datetime, status: str, reason: str) -> None:
+    """Active nodes and running attempts of the run → CANCELLED; remote attempts are told to stop on commit."""
+    remote = list(
+        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING)
+        .exclude(external_task_id="")
+        .values_list("external_task_id", flat=True)
+    )
+    WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).update(
+        status=NodeRunStatus.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
+    )
+    for row in WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).values("type").annotate(n=Count("id")):
+        metrics.workflow_nodes_total.labels(type=row["type"], status=status).inc(row["n"])
+    WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).update(
+        status=status, not_before=None, finished_at=now, updated_at=now
+    )
+    if remote:
+        from orchestrator.tasks import cancel_remote_tasks
+
+        transaction.on_commit(lambda: cancel_remote_tasks.apply_async(args=[remote], queue="executor"))

@@ -1,0 +1,329 @@
+"""The scheduler (SPEC §3.5): claim due work in batches, dispatch it, reap expired leases, poll quiet attempts.
+
+**Claiming.** ``tick`` selects up to ``SCHEDULER_BATCH_SIZE`` due nodes (READY whose backoff has passed, WAITING
+whose timer is due) through the partial index ``node_ready_idx``. On PostgreSQL the SELECT is ``FOR UPDATE SKIP
+LOCKED``: any number of schedulers run at once, each row is claimed by exactly one, and nobody waits on another's
+batch. On SQLite there is no SKIP LOCKED and none is needed: transactions start ``IMMEDIATE`` (settings), so
+writers are serialised and the SELECT + conditional UPDATE is already exclusive.
+
+**Dispatch.** TASK nodes pass the approvals gate (``approvals.gate.check_before_dispatch``), then one UPDATE
+marks the batch RUNNING and one INSERT creates their attempts (node runs) with a dispatch lease; the executor
+messages are sent on commit, so a worker never sees an attempt that was rolled back. DECISION, PARALLEL and WAIT
+nodes are handled right here (they need no worker).
+
+**Wake-ups.** ``wake()`` registers an on-commit tick: in web processes it enqueues ``scheduler_tick`` on the
+``scheduler`` queue; in a worker that just finished a node it runs the tick inline (no broker round trip between a
+predecessor finishing and its successor being dispatched). Beat ticks every few seconds as the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from approvals import gate
+from orchestrator import engine, metrics
+from orchestrator.models import NodeRunStatus, NodeStatus, NodeType, WorkflowNode, WorkflowNodeRun
+
+logger = logging.getLogger(__name__)
+
+Dispatcher = Callable[[list[str]], None]
+_local = threading.local()
+MAX_TIMER_COUNTDOWN = 3600.0  # longer timers are left to the beat tick (broker ETAs are not durable that long)
+
+
+# --- Wake-ups ---------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def inline_wakeups(dispatch: Dispatcher | None = None) -> Iterator[None]:
+    """Within this block (a worker executing an attempt) wake-ups tick in-process after commit, dispatching new
+    attempts with ``dispatch`` (default: Celery messages)."""
+    previous = getattr(_local, "inline", False), getattr(_local, "dispatch", None)
+    _local.inline, _local.dispatch = True, dispatch
+    try:
+        yield
+    finally:
+        _local.inline, _local.dispatch = previous
+
+
+def wake(*, countdown: float | None = None) -> None:
+    """Ask for a scheduler tick once the current transaction commits (after ``countdown`` seconds if given)."""
+    if countdown is not None and countdown > 0.05:
+        if countdown <= MAX_TIMER_COUNTDOWN:
+            transaction.on_commit(lambda: _enqueue_tick(countdown=countdown))
+        return
+    if getattr(_local, "ticking", False):
+        _local.more = True  # the running tick loop will go round again
+        return
+    if any(entry[1] is _wake_now for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake_now)
+
+
+def _wake_now() -> None:
+    if getattr(_local, "inline", False):
+        run_ticks()
+    else:
+        _enqueue_tick()
+
+
+def _enqueue_tick(countdown: float | None = None) -> None:
+    from orchestrator.tasks import scheduler_tick
+
+    try:
+        scheduler_tick.apply_async(queue="scheduler", countdown=countdown)
+    except Exception:  # the broker being down must not fail the request that committed; beat catches up
+        logger.warning("could not enqueue a scheduler tick; the periodic tick will pick the work up", exc_info=True)
+
+
+def dispatch_to_executors(node_run_ids: list[str]) -> None:
+    """One ``execute_node_run`` message per attempt on the ``executor`` queue."""
+    from orchestrator.tasks import execute_node_run
+
+    for node_run_id in node_run_ids:
+        execute_node_run.apply_async(args=[node_run_id], queue="executor")
+
+
+_celery_dispatch = dispatch_to_executors
+
+
+# --- Claiming -----------------------------------------------------------------------------------------------------
+
+CLAIM_FIELDS = (
+    "id",
+    "run_id",
+    "key",
+    "type",
+    "status",
+    "config",
+    "successors",
+    "continue_on_failure",
+    "attempts",
+    "retry_base",
+    "not_before",
+)
+
+
+def _due(now: datetime) -> Q:
+    return (Q(status=NodeStatus.READY) & (Q(not_before__isnull=True) | Q(not_before__lte=now))) | Q(
+        status=NodeStatus.WAITING, not_before__lte=now
+    )
+
+
+def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -> int:
+    """One scheduling pass; returns how many nodes it claimed (0 when ``SCHEDULER_ENABLED`` is false).
+
+    ``dispatch`` receives the ids of the new attempts after commit (default: one ``execute_node_run`` message
+    each on the ``executor`` queue).
+    """
+    if not settings.SCHEDULER_ENABLED:
+        return 0
+    from orchestrator import runs
+
+    started = time.perf_counter()
+    limit = batch_size or settings.SCHEDULER_BATCH_SIZE
+    now = timezone.now()
+    with transaction.atomic():
+        query = WorkflowNode.objects.filter(_due(now)).order_by()
+        if connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True)
+        nodes = list(query.only(*CLAIM_FIELDS)[:limit])
+        to_dispatch: list[tuple[WorkflowNode, str]] = []
+        for node in nodes:
+            if node.type == NodeType.TASK:
+                decision = gate.check_before_dispatch(node=node)
+                if decision.proceed:
+                    to_dispatch.append((node, decision.approval_id or ""))
+            else:
+                _handle_control_node(runs.NodeRef.from_node(node), node, now)
+        attempt_ids: list[str] = []
+        if to_dispatch:
+            ids = [node.pk for node, _ in to_dispatch]
+            WorkflowNode.objects.filter(pk__in=ids, status=NodeStatus.READY).update(
+                status=NodeStatus.RUNNING,
+                attempts=F("attempts") + 1,
+                not_before=None,
+                started_at=Coalesce(F("started_at"), now),
+                updated_at=now,
+            )
+            lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
+            attempts = [
+                WorkflowNodeRun(
+                    id=uuid.uuid4(),
+                    node_id=node.pk,
+                    run_id=node.run_id,
+                    attempt=node.attempts + 1,
+                    status=NodeRunStatus.RUNNING,
+                    input=node.config.get("action") or {},
+                    lease_expires_at=lease,
+                    approval_id=approval_id,
+                )
+                for node, approval_id in to_dispatch
+            ]
+            WorkflowNodeRun.objects.bulk_create(attempts)
+            attempt_ids = [str(a.pk) for a in attempts]
+            sender = dispatch or getattr(_local, "dispatch", None) or _celery_dispatch
+            transaction.on_commit(lambda: sender(attempt_ids))
+    metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
+    return len(nodes)
+
+
+def _handle_control_node(ref: Any, node: WorkflowNode, now: datetime) -> None:
+    from orchestrator import runs
+
+    if node.type == NodeType.PARALLEL:
+        runs.finish_control_node(node=ref, output={"branches": node.config.get("branches", [])}, now=now)
+    elif node.type == NodeType.DECISION:
+        sources = engine.decision_sources(node.config)
+        outputs = dict(
+            WorkflowNode.objects.filter(run_id=node.run_id, key__in=sources, status=NodeStatus.COMPLETED).values_list(
+                "key", "output"
+            )
+        )
+        result = engine.evaluate_decision(node.config, outputs)
+        if result.branch is None:
+            runs.fail_node(node=ref, error=result.error, from_statuses=[NodeStatus.READY], now=now)
+        else:
+            runs.finish_control_node(node=ref, output=result.output(), branch=result.branch, now=now)
+    elif node.type == NodeType.WAIT:
+        if node.status == NodeStatus.WAITING:
+            waited = node.not_before.isoformat() if node.not_before else now.isoformat()
+            runs.finish_control_node(node=ref, output={"waited_until": waited}, now=now)
+            return
+        wait = node.config.get("wait", {})
+        if "until" in wait:
+            due = engine.parse_timestamp(wait["until"]) or now
+        else:
+            due = now + timedelta(seconds=float(wait.get("seconds", 0)))
+        if due <= now:
+            runs.finish_control_node(node=ref, output={"waited_until": due.isoformat()}, now=now)
+            return
+        # The timer lives in the database (``not_before``), so it survives restarts; no worker sleeps on it.
+        WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
+            status=NodeStatus.WAITING, not_before=due, started_at=now, updated_at=now
+        )
+        wake(countdown=(due - now).total_seconds())
+
+
+def run_ticks(*, max_seconds: float = 2.0, dispatch: Dispatcher | None = None) -> int:
+    """Tick until a pass claims less than a full batch (or ``max_seconds`` pass, then enqueue a follow-up)."""
+    if getattr(_local, "ticking", False):
+        _local.more = True
+        return 0
+    _local.ticking = True
+    total = 0
+    deadline = time.monotonic() + max_seconds
+    batch = settings.SCHEDULER_BATCH_SIZE
+    try:
+        while True:
+            _local.more = False
+            claimed = tick(dispatch=dispatch)
+            total += claimed
+            if claimed < batch and not _local.more:
+                break
+            if time.monotonic() > deadline:
+                _enqueue_tick()
+                break
+    finally:
+        _local.ticking = False
+        _local.more = False
+    return total
+
+
+# --- Reaper and poller ------------------------------------------------------------------------------------------
+
+
+def reap_expired_leases(*, limit: int = 200) -> int:
+    """Fail attempts whose lease expired (worker died, message lost, or ``timeout_seconds`` passed); each is then
+    retried or failed by its node's policy. Returns how many were reaped."""
+    from orchestrator import runs
+
+    now = timezone.now()
+    rows = list(
+        WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING, lease_expires_at__lt=now)
+        .order_by("lease_expires_at")
+        .values_list("id", "lease_owner", "timeout_at", "external_task_id")[:limit]
+    )
+    reaped = 0
+    for node_run_id, owner, timeout_at, external_task_id in rows:
+        if timeout_at is not None and timeout_at <= now:
+            error = "timed out (timeout_seconds elapsed)"
+        elif not owner:
+            error = "dispatched but never started by a worker before NODE_DISPATCH_TIMEOUT_SECONDS"
+        else:
+            error = f"lease expired: worker {owner} stopped renewing it (crashed or was killed)"
+        if runs.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
+            reaped += 1
+            if external_task_id:
+                from orchestrator.tasks import cancel_remote_tasks
+
+                transaction.on_commit(partial(cancel_remote_tasks.delay, [external_task_id]))
+    return reaped
+
+
+def poll_quiet_attempts(*, limit: int = 100) -> int:
+    """Ask the task controller about attempts it has not reported on for ``TASK_CONTROLLER_POLL_SECONDS``."""
+    from orchestrator import runs
+    from orchestrator.executors import task_controller
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.TASK_CONTROLLER_POLL_SECONDS)
+    rows = list(
+        WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING)
+        .exclude(external_task_id="")
+        .filter(Q(last_polled_at__lt=cutoff) | Q(last_polled_at__isnull=True))
+        .values_list("id", "external_task_id")[:limit]
+    )
+    polled = 0
+    for node_run_id, task_id in rows:
+        WorkflowNodeRun.objects.filter(pk=node_run_id).update(last_polled_at=now)
+        try:
+            report = task_controller.poll(task_id)
+        except task_controller.TaskControllerError as exc:
+            logger.warning("polling task %s failed: %s", task_id, exc)
+            continue
+        polled += 1
+        if report is None:
+            runs.fail_node_run(node_run_id=node_run_id, error="the task controller does not know this task")
+        elif report.get("status") in (NodeRunStatus.COMPLETED, NodeRunStatus.FAILED):
+            runs.report_node_run_result(
+                node_run_id=node_run_id,
+                status=str(report["status"]),
+                output=report.get("output"),
+                error=str(report.get("error") or ""),
+            )
+    return polled
+
+
+def ready_node_count() -> int:
+    """READY nodes whose backoff has passed (the ``scheduler_ready_nodes`` gauge)."""
+    now = timezone.now()
+    return WorkflowNode.objects.filter(
+        Q(status=NodeStatus.READY) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    ).count()
+
+
+def _ready_gauge() -> Any:
+    try:
+        yield ((), float(ready_node_count()))
+    except Exception:  # a scrape must not fail because the database is away
+        logger.warning("scheduler_ready_nodes: database unavailable", exc_info=True)
+
+
+metrics.register_scrape_collector(
+    "scheduler_ready_nodes", "READY workflow nodes waiting to be claimed", (), _ready_gauge
+)
