@@ -318,7 +318,7 @@ INTERNAL_CALLBACK_BASE_URL = (
     env.url("INTERNAL_CALLBACK_BASE_URL", CONSOLE_BASE_URL, ("http", "https")) or CONSOLE_BASE_URL
 ).rstrip("/")
 
-# Workflow engine enums get stable names in the OpenAPI schema (several models have a "status").
+# Status enums get stable names in the OpenAPI schema (several models have a "status").
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: ignore[attr-defined]
     {
         "RunStatusEnum": "orchestrator.models.RunStatus",
@@ -326,6 +326,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: igno
         "NodeRunStatusEnum": "orchestrator.models.NodeRunStatus",
         "NodeTypeEnum": "orchestrator.models.NodeType",
         "ReportedStatusEnum": "orchestrator.api.internal.ReportedStatus",
+        "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
+        "ExecutionStatusEnum": "approvals.models.ExecutionStatus",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "WorkspaceStatusEnum": "workspaces.models.WorkspaceStatus",
     }
 )
 

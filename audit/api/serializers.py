@@ -11,7 +11,7 @@ from audit.integrity import format_timestamp
 from audit.models import AuditLog
 
 
-class ActorSerializer(serializers.Serializer):
+class AuditActorSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["user", "api_key", "system"])
     id = serializers.CharField()
     display = serializers.CharField()
@@ -50,7 +50,7 @@ class AuditLogSerializer(serializers.ModelSerializer):
     def get_created_at(self, entry: AuditLog) -> str:
         return format_timestamp(entry.created_at)
 
-    @extend_schema_field(ActorSerializer)
+    @extend_schema_field(AuditActorSerializer)
     def get_actor(self, entry: AuditLog) -> dict[str, Any]:
         return entry.actor
 
