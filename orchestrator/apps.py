@@ -8,4 +8,9 @@ class OrchestratorConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of API-key authentication with drf-spectacular.
+        # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
+        from orchestrator import scheduler
         from orchestrator.lib import schema  # noqa: F401
+        from workspaces.scheduling import add_readiness_listener
+
+        add_readiness_listener(scheduler.workspace_settled)

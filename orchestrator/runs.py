@@ -12,6 +12,7 @@ predecessors queue on that row lock and the count stays exact.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections import Counter as TallyCounter
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,6 +30,7 @@ from approvals import gate
 from orchestrator import engine, events, metrics, scheduler
 from orchestrator.executors import registry
 from orchestrator.lib import context
+from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import (
     NodeRunStatus,
@@ -107,11 +109,13 @@ def _run_event(event_type: str, run: Mapping[str, Any], **data: Any) -> None:
 # --- Create, start, cancel, retry -----------------------------------------------------------------------------
 
 
-def create_run(*, tenant: Tenant, definition: Any) -> WorkflowRun:
+def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None) -> WorkflowRun:
     """Validate ``definition`` (SPEC §3.1) and store the run and all its nodes atomically (all or nothing).
 
-    Raises ``DefinitionInvalid`` (400, every problem with its field path). Emits ``workflow.created``; with
-    ``"start": true`` also starts the run in the same transaction. The creator is the request's actor.
+    Raises ``DefinitionInvalid`` (400, every problem with its field path); a ``workspace_id`` that is not a
+    workspace of ``tenant`` readable by ``caller`` (when given, through ``workspaces.selectors``) is a 400 on
+    ``workspace_id``. Emits ``workflow.created``; with ``"start": true`` also starts the run in the same
+    transaction. The creator is the request's actor.
     """
     try:
         spec = engine.validate_definition(definition, tool_validators=registry.validators())
@@ -119,15 +123,7 @@ def create_run(*, tenant: Tenant, definition: Any) -> WorkflowRun:
         raise DefinitionInvalid(exc.errors) from exc
     workspace_id = None
     if spec.workspace_id is not None:
-        from workspaces.models import Workspace
-
-        try:
-            candidate = uuid.UUID(spec.workspace_id)
-        except ValueError:
-            candidate = None
-        if candidate is None or not Workspace.objects.filter(pk=candidate, tenant=tenant).exists():
-            raise InvalidInput("No such workspace in this tenant.", field="workspace_id")
-        workspace_id = candidate
+        workspace_id = _check_workspace(tenant=tenant, caller=caller, workspace_id=spec.workspace_id)
     with transaction.atomic():
         run = WorkflowRun.objects.create(
             tenant=tenant,
@@ -166,6 +162,29 @@ def create_run(*, tenant: Tenant, definition: Any) -> WorkflowRun:
     return run
 
 
+def _check_workspace(*, tenant: Tenant, caller: Caller | None, workspace_id: str) -> uuid.UUID:
+    from django.http import Http404
+
+    from workspaces.models import Workspace
+    from workspaces.selectors import get_workspace_for
+
+    problem = InvalidInput("No such workspace in this tenant.", field="workspace_id")
+    try:
+        candidate = uuid.UUID(workspace_id)
+    except ValueError:
+        raise problem from None
+    if caller is not None:
+        try:
+            workspace = get_workspace_for(caller, candidate)
+        except Http404:
+            raise problem from None
+        if workspace.tenant_id != tenant.pk:
+            raise problem
+    elif not Workspace.objects.filter(pk=candidate, tenant=tenant).exists():
+        raise problem
+    return candidate
+
+
 def start_run(*, run: WorkflowRun) -> WorkflowRun:
     """PENDING → RUNNING; nodes without dependencies become READY and the scheduler is woken on commit.
 
@@ -195,7 +214,11 @@ def cancel_run(*, run: WorkflowRun, reason: str = "") -> WorkflowRun:
     a cancel call after commit). Raises ``InvalidStateError`` (409) when the run is already terminal."""
     now = timezone.now()
     with transaction.atomic():
-        locked = WorkflowRun.objects.select_for_update().filter(pk=run.pk).values("id", "status", "tenant_id", "name")
+        locked = (
+            WorkflowRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values("id", "status", "tenant_id", "name", "workspace_id")
+        )
         current = locked.first()
         if current is None:
             raise NotFoundError("No such workflow run.")
@@ -208,6 +231,7 @@ def cancel_run(*, run: WorkflowRun, reason: str = "") -> WorkflowRun:
         gate.withdraw_for_run(run_id=run.pk)
         _run_event("workflow.cancelled", current, reason=reason)
         metrics.workflow_runs_total.labels(status=RunStatus.CANCELLED).inc()
+        _finish_workspace(current)
     run.refresh_from_db()
     return run
 
@@ -283,15 +307,36 @@ def retry_node(*, run: WorkflowRun, key: str) -> WorkflowRun:
 def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None, node: NodeRef | None = None) -> bool:
     """RUNNING attempt → COMPLETED, its node → COMPLETED, successors advanced (set-based), run ended when it was
     the last active node. Returns False when the attempt was no longer RUNNING (cancelled, reaped, or already
-    reported): the first report wins. ``owner``, when given, must still hold the lease."""
+    reported): the first report wins. ``owner``, when given, must still hold the lease. The attempt's workspace
+    lease (if any) is released in the same transaction.
+
+    On PostgreSQL the attempt, the node and the successors move in **one** statement (a data-modifying CTE); the
+    run row is only read when no successor was still PENDING (the node may have been the last active one)."""
     now = timezone.now()
     with transaction.atomic():
-        attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
-        if owner is not None:
-            attempt = attempt.filter(lease_owner=owner)
-        if not attempt.update(status=NodeRunStatus.COMPLETED, output=output, finished_at=now, lease_expires_at=None):
+        if connection.vendor == "postgresql":
+            done = _complete_in_one_statement(node_run_id, output, owner, now)
+            if done is None:
+                return False
+            node_id, run_id, node_type, fencing_token, still_pending, ready = done
+            if fencing_token is not None:
+                release_workspace(node_run_id=node_run_id, run_id=run_id, now=now)
+            if node_id is None:  # the node was no longer RUNNING (cancelled meanwhile): only the attempt moved
+                return True
+            metrics.workflow_nodes_total.labels(type=node_type, status=NodeStatus.COMPLETED).inc()
+            if ready:
+                scheduler.wake()
+            if not still_pending:
+                _maybe_finish_run(run_id, now)
+            return True
+        finished = _finish_attempt(
+            node_run_id, NodeRunStatus.COMPLETED, now, output=output, owner=owner, expired_before=None
+        )
+        if finished is None:
             return False
         node = node or _node_of_attempt(node_run_id)
+        if finished[1] is not None:
+            release_workspace(node_run_id=node_run_id, run_id=node.run_id, now=now)
         moved = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
             status=NodeStatus.COMPLETED, output=output, error="", finished_at=now, updated_at=now
         )
@@ -299,6 +344,116 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
             metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
             _settle(node, now, succeeded=True)
     return True
+
+
+def _complete_in_one_statement(
+    node_run_id: Any, output: Any, owner: str | None, now: datetime
+) -> tuple[Any, Any, str, int | None, int, int] | None:
+    """PostgreSQL: attempt → COMPLETED, node → COMPLETED, successors' pending count decremented (READY at zero),
+    as one statement. Returns None when the attempt was not RUNNING (or not ``owner``'s), else ``(node_id,
+    run_id, node_type, fencing_token, successors_still_pending, successors_made_ready)`` with ``node_id`` None
+    when the node had already left RUNNING. Concurrent predecessors of a join queue on the join's row lock and
+    re-evaluate it (READ COMMITTED), so the count stays exact."""
+    attempt_table = WorkflowNodeRun._meta.db_table
+    node_table = WorkflowNode._meta.db_table
+    output_json = json.dumps(output)
+    owner_clause = 'AND "lease_owner" = %s ' if owner is not None else ""
+    # Only our table names and a fixed clause are interpolated; every value is a parameter.
+    sql = (
+        f'WITH a AS (UPDATE "{attempt_table}" SET "status" = %s, "output" = %s::jsonb, "finished_at" = %s, '  # noqa: S608
+        f'"lease_expires_at" = NULL WHERE "id" = %s AND "status" = %s {owner_clause}'
+        f'RETURNING "node_id", "fencing_token"), '
+        f'n AS (UPDATE "{node_table}" x SET "status" = %s, "output" = %s::jsonb, "error" = \'\', "finished_at" = %s, '
+        f'"updated_at" = %s FROM a WHERE x."id" = a."node_id" AND x."status" = %s '
+        f'RETURNING x."id", x."run_id", x."type", x."successors"), '
+        f's AS (UPDATE "{node_table}" y SET "pending_dependencies" = y."pending_dependencies" - 1, '
+        f'"status" = CASE WHEN y."pending_dependencies" <= 1 THEN %s ELSE y."status" END, "updated_at" = %s '
+        f'FROM n, jsonb_array_elements_text(n."successors") AS succ(key) '
+        f'WHERE y."run_id" = n."run_id" AND y."key" = succ.key AND y."status" = %s RETURNING y."status") '
+        f'SELECT n."id", n."run_id", n."type", a."fencing_token", '
+        f'(SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE s."status" = %s) FROM a LEFT JOIN n ON true'
+    )
+    params: list[Any] = [NodeRunStatus.COMPLETED.value, output_json, now, node_run_id, NodeRunStatus.RUNNING.value]
+    if owner is not None:
+        params.append(owner)
+    params += [NodeStatus.COMPLETED.value, output_json, now, now, NodeStatus.RUNNING.value]
+    params += [NodeStatus.READY.value, now, NodeStatus.PENDING.value, NodeStatus.READY.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], row[3], int(row[4] or 0), int(row[5] or 0)
+
+
+def _finish_attempt(
+    node_run_id: Any,
+    status: str,
+    now: datetime,
+    *,
+    output: Any = None,
+    error: str = "",
+    owner: str | None,
+    expired_before: datetime | None,
+) -> tuple[Any, int | None] | None:
+    """RUNNING attempt → ``status`` (compare-and-set, optionally on the lease owner and an expired lease).
+    Returns ``(node_id, fencing_token)`` or None when it was not RUNNING."""
+    attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
+    if owner is not None:
+        attempt = attempt.filter(lease_owner=owner)
+    if expired_before is not None:
+        attempt = attempt.filter(lease_expires_at__lt=expired_before)
+    changes: dict[str, Any] = {"status": status, "finished_at": now, "lease_expires_at": None}
+    if status == NodeRunStatus.COMPLETED:
+        changes["output"] = output
+    else:
+        changes["error"] = error
+    if connection.vendor != "postgresql":
+        # SQLite serialises writers (IMMEDIATE transactions), so reading first and then updating is exclusive.
+        found = list(attempt.values_list("node_id", "fencing_token")[:1])
+        if not found or not attempt.update(**changes):
+            return None
+        return found[0][0], found[0][1]
+    # PostgreSQL: the compare-and-set and the read of what the attempt held, in one round trip.
+    table = WorkflowNodeRun._meta.db_table
+    sets = ", ".join(f'"{name}" = %s' for name in changes)
+    where = ['"id" = %s', '"status" = %s']
+    params: list[Any] = []
+    for name, value in changes.items():
+        model_field = WorkflowNodeRun._meta.get_field(name)
+        assert isinstance(model_field, models.Field)
+        params.append(model_field.get_db_prep_save(value, connection))
+    params += [node_run_id, NodeRunStatus.RUNNING.value]
+    if owner is not None:
+        where.append('"lease_owner" = %s')
+        params.append(owner)
+    if expired_before is not None:
+        where.append('"lease_expires_at" < %s')
+        params.append(expired_before)
+    sql = f'UPDATE "{table}" SET {sets} WHERE {" AND ".join(where)} RETURNING "node_id", "fencing_token"'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def release_workspace(*, node_run_id: Any, run_id: Any, now: datetime) -> None:
+    """The attempt ended: release its workspace lease, and make the run nodes that were waiting for the lock due
+    now (a deferral leaves ``error`` empty; a retry backoff after a failure does not, and keeps its delay)."""
+    from workspaces import scheduling
+
+    workspace_id = WorkflowRun.objects.filter(pk=run_id).values_list("workspace_id", flat=True).first()
+    if workspace_id is None:
+        return
+    scheduling.release_after_attempt(workspace_id=workspace_id, owner=scheduling.attempt_owner(node_run_id))
+    if WorkflowNode.objects.filter(
+        run__workspace_id=workspace_id,
+        run__status=RunStatus.RUNNING,
+        status=NodeStatus.READY,
+        not_before__gt=now,
+        error="",
+    ).update(not_before=now):
+        scheduler.wake()
 
 
 def fail_node_run(
@@ -313,18 +468,19 @@ def fail_node_run(
     """RUNNING attempt → FAILED. With attempts left (``retry.max_attempts``) the node goes back to READY after an
     exponential backoff with jitter; otherwise it FAILS for good (SPEC §3.3: the run fails and its remaining nodes
     are cancelled, unless ``on_failure: continue``). Returns False when the attempt was no longer RUNNING.
-    ``expired_before`` (the reaper) only fails an attempt whose lease is still expired."""
+    ``expired_before`` (the reaper) only fails an attempt whose lease is still expired. The attempt's workspace
+    lease (if any) is released in the same transaction."""
     now = timezone.now()
     error = (error or "failed")[:MAX_ERROR_CHARS]
     with transaction.atomic():
-        attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
-        if owner is not None:
-            attempt = attempt.filter(lease_owner=owner)
-        if expired_before is not None:
-            attempt = attempt.filter(lease_expires_at__lt=expired_before)
-        if not attempt.update(status=NodeRunStatus.FAILED, error=error, finished_at=now, lease_expires_at=None):
+        finished = _finish_attempt(
+            node_run_id, NodeRunStatus.FAILED, now, error=error, owner=owner, expired_before=expired_before
+        )
+        if finished is None:
             return False
         node = node or _node_of_attempt(node_run_id)
+        if finished[1] is not None:
+            release_workspace(node_run_id=node_run_id, run_id=node.run_id, now=now)
         retry = node.config.get("retry") or engine.DEFAULT_RETRY
         made = node.attempts - node.retry_base
         if retryable and engine.attempts_left(made, retry):
@@ -391,9 +547,17 @@ def finish_control_node(*, node: NodeRef, output: Any, branch: str | None = None
     return bool(moved)
 
 
-def fail_node(*, node: NodeRef, error: str, from_statuses: Sequence[str], now: datetime | None = None) -> bool:
+def fail_node(
+    *,
+    node: NodeRef,
+    error: str,
+    from_statuses: Sequence[str],
+    now: datetime | None = None,
+    fail_run: bool = False,
+) -> bool:
     """Node → FAILED for good (``node.failed``); then the run fails and its remaining nodes are CANCELLED, or,
-    with ``on_failure: continue``, only the nodes depending on it are SKIPPED."""
+    with ``on_failure: continue``, only the nodes depending on it are SKIPPED. ``fail_run`` fails the run even
+    with ``on_failure: continue`` (the run's workspace could not be provisioned: nothing else can run either)."""
     now = now or timezone.now()
     moved = WorkflowNode.objects.filter(pk=node.id, status__in=list(from_statuses)).update(
         status=NodeStatus.FAILED, error=error[:MAX_ERROR_CHARS], not_before=None, finished_at=now, updated_at=now
@@ -417,7 +581,7 @@ def fail_node(*, node: NodeRef, error: str, from_statuses: Sequence[str], now: d
             "on_failure": "continue" if node.continue_on_failure else "fail",
         },
     )
-    if node.continue_on_failure:
+    if node.continue_on_failure and not fail_run:
         _settle(node, now, succeeded=False)
     else:
         _fail_run(node.run_id, f"node {node.key!r} failed: {error}", now)
@@ -533,7 +697,12 @@ def _settle(node: NodeRef, now: datetime, *, succeeded: bool, branch: str | None
 def _maybe_finish_run(run_id: Any, now: datetime) -> None:
     """End a RUNNING run whose nodes are all terminal: COMPLETED, or FAILED when a node failed for good.
     Locks the run row first so concurrent last nodes serialise and exactly one ends the run."""
-    run = WorkflowRun.objects.select_for_update().filter(pk=run_id).values("id", "status", "tenant_id", "name").first()
+    run = (
+        WorkflowRun.objects.select_for_update()
+        .filter(pk=run_id)
+        .values("id", "status", "tenant_id", "name", "workspace_id")
+        .first()
+    )
     if run is None or run["status"] != RunStatus.RUNNING:
         return
     tally = WorkflowNode.objects.filter(run_id=run_id).aggregate(
@@ -548,10 +717,16 @@ def _maybe_finish_run(run_id: Any, now: datetime) -> None:
     )
     _run_event(f"workflow.{final.lower()}", run, status=final)
     metrics.workflow_runs_total.labels(status=final).inc()
+    _finish_workspace(run)
 
 
 def _fail_run(run_id: Any, error: str, now: datetime) -> None:
-    run = WorkflowRun.objects.select_for_update().filter(pk=run_id).values("id", "status", "tenant_id", "name").first()
+    run = (
+        WorkflowRun.objects.select_for_update()
+        .filter(pk=run_id)
+        .values("id", "status", "tenant_id", "name", "workspace_id")
+        .first()
+    )
     if run is None or run["status"] != RunStatus.RUNNING:
         return
     WorkflowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
@@ -560,18 +735,34 @@ def _fail_run(run_id: Any, error: str, now: datetime) -> None:
     _stop_nodes(run_id, now, NodeStatus.CANCELLED, "run failed")
     _run_event("workflow.failed", run, status=RunStatus.FAILED, error=error[:1000])
     metrics.workflow_runs_total.labels(status=RunStatus.FAILED).inc()
+    _finish_workspace(run)
+
+
+def _finish_workspace(run: Mapping[str, Any]) -> None:
+    """The run reached a terminal status: let its workspace hibernate (unless another run or a lease uses it)."""
+    if run.get("workspace_id") is None:
+        return
+    from workspaces import scheduling
+
+    scheduling.finish_run(run=WorkflowRun(pk=run["id"], workspace_id=run["workspace_id"]))
 
 
 def _stop_nodes(run_id: Any, now: datetime, status: str, reason: str) -> None:
-    """Active nodes and running attempts of the run → CANCELLED; remote attempts are told to stop on commit."""
-    remote = list(
-        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING)
-        .exclude(external_task_id="")
-        .values_list("external_task_id", flat=True)
+    """Active nodes and running attempts of the run → CANCELLED; their workspace leases are released; remote
+    attempts are told to stop on commit."""
+    running = list(
+        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).values_list(
+            "id", "external_task_id", "fencing_token"
+        )
     )
-    WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).update(
-        status=NodeRunStatus.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
-    )
+    remote = [task_id for _, task_id, _ in running if task_id]
+    if running:
+        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).update(
+            status=NodeRunStatus.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
+        )
+    for node_run_id, _, fencing_token in running:
+        if fencing_token is not None:
+            release_workspace(node_run_id=node_run_id, run_id=run_id, now=now)
     for row in WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).values("type").annotate(n=Count("id")):
         metrics.workflow_nodes_total.labels(type=row["type"], status=status).inc(row["n"])
     WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).update(

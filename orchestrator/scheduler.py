@@ -18,12 +18,14 @@ predecessor finishing and its successor being dispatched). Beat ticks every few 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -124,6 +126,18 @@ def _due(now: datetime) -> Q:
     )
 
 
+RUN_FIELDS = (
+    "run__id",
+    "run__tenant_id",
+    "run__name",
+    "run__status",
+    "run__workspace_id",
+    "run__started_at",
+    "run__started_by",
+    "run__created_by",
+)
+
+
 def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -> int:
     """One scheduling pass; returns how many nodes it claimed (0 when ``SCHEDULER_ENABLED`` is false).
 
@@ -138,48 +152,175 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
     limit = batch_size or settings.SCHEDULER_BATCH_SIZE
     now = timezone.now()
     with transaction.atomic():
-        query = WorkflowNode.objects.filter(_due(now)).order_by()
+        # The run comes along in the same statement (the gate and the workspace need it); only node rows are locked.
+        query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run")
         if connection.features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True)
-        nodes = list(query.only(*CLAIM_FIELDS)[:limit])
-        to_dispatch: list[tuple[WorkflowNode, str]] = []
+            query = query.select_for_update(skip_locked=True, of=("self",))
+        nodes = list(query.only(*CLAIM_FIELDS, *RUN_FIELDS)[:limit])
+        to_dispatch: list[Claim] = []
+        readiness: dict[Any, Any] = {}
         for node in nodes:
-            if node.type == NodeType.TASK:
-                decision = gate.check_before_dispatch(node=node)
-                if decision.proceed:
-                    to_dispatch.append((node, decision.approval_id or ""))
-            else:
+            if node.type != NodeType.TASK:
                 _handle_control_node(runs.NodeRef.from_node(node), node, now)
-        attempt_ids: list[str] = []
+                continue
+            workspace_id = node.run.workspace_id
+            if workspace_id is not None and not _workspace_ready(node, readiness, now):
+                continue
+            decision = gate.check_before_dispatch(node=node)
+            if not decision.proceed:
+                continue
+            claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=decision.approval_id or "")
+            if workspace_id is not None:
+                claim.fencing_token = _lock_workspace(node, claim.attempt_id, readiness, now)
+                if claim.fencing_token is None:
+                    continue
+            to_dispatch.append(claim)
         if to_dispatch:
-            ids = [node.pk for node, _ in to_dispatch]
-            WorkflowNode.objects.filter(pk__in=ids, status=NodeStatus.READY).update(
-                status=NodeStatus.RUNNING,
-                attempts=F("attempts") + 1,
-                not_before=None,
-                started_at=Coalesce(F("started_at"), now),
-                updated_at=now,
-            )
-            lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
-            attempts = [
-                WorkflowNodeRun(
-                    id=uuid.uuid4(),
-                    node_id=node.pk,
-                    run_id=node.run_id,
-                    attempt=node.attempts + 1,
-                    status=NodeRunStatus.RUNNING,
-                    input=node.config.get("action") or {},
-                    lease_expires_at=lease,
-                    approval_id=approval_id,
-                )
-                for node, approval_id in to_dispatch
-            ]
-            WorkflowNodeRun.objects.bulk_create(attempts)
-            attempt_ids = [str(a.pk) for a in attempts]
+            _create_attempts(to_dispatch, now)
+            attempt_ids = [str(c.attempt_id) for c in to_dispatch]
             sender = dispatch or getattr(_local, "dispatch", None) or _celery_dispatch
             transaction.on_commit(lambda: sender(attempt_ids))
     metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
     return len(nodes)
+
+
+@dataclass
+class Claim:
+    """A READY TASK node this tick dispatches: its new attempt's id, approval and workspace fencing token."""
+
+    node: WorkflowNode
+    attempt_id: uuid.UUID
+    approval_id: str = ""
+    fencing_token: int | None = None
+
+
+def _create_attempts(claims: list[Claim], now: datetime) -> None:
+    """READY → RUNNING for the claimed nodes and one attempt each, with a dispatch lease (the executor must start
+    it before ``NODE_DISPATCH_TIMEOUT_SECONDS``). On PostgreSQL one statement does both (a data-modifying CTE
+    whose INSERT takes the new attempt numbers from the UPDATE's RETURNING)."""
+    lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
+    if connection.vendor == "postgresql":
+        node_table = WorkflowNode._meta.db_table
+        run_table = WorkflowNodeRun._meta.db_table
+        values = ", ".join(["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint)"] * len(claims))
+        params: list[Any] = []
+        for c in claims:
+            action = json.dumps(c.node.config.get("action") or {})
+            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token]
+        params += [now, now, NodeStatus.READY.value, NodeRunStatus.RUNNING.value, lease, now]
+        # Only our table names are interpolated; every value is a parameter.
+        sql = (
+            f"WITH c(node_id, attempt_id, input, approval_id, fencing_token) AS (VALUES {values}), "  # noqa: S608
+            f'u AS (UPDATE "{node_table}" n SET "status" = \'RUNNING\', "attempts" = n."attempts" + 1, '
+            f'"not_before" = NULL, "started_at" = COALESCE(n."started_at", %s), "updated_at" = %s '
+            f'FROM c WHERE n."id" = c.node_id AND n."status" = %s '
+            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token) '
+            f'INSERT INTO "{run_table}" ("id", "node_id", "run_id", "attempt", "status", "input", "output", "error", '
+            f'"lease_owner", "lease_expires_at", "fencing_token", "timeout_at", "approval_id", "external_task_id", '
+            f'"last_polled_at", "started_at", "finished_at") '
+            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', '', %s, u.fencing_token, NULL, "
+            f"u.approval_id, '', NULL, %s, NULL FROM u"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    ids = [c.node.pk for c in claims]
+    WorkflowNode.objects.filter(pk__in=ids, status=NodeStatus.READY).update(
+        status=NodeStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        not_before=None,
+        started_at=Coalesce(F("started_at"), now),
+        updated_at=now,
+    )
+    WorkflowNodeRun.objects.bulk_create(
+        [
+            WorkflowNodeRun(
+                id=c.attempt_id,
+                node_id=c.node.pk,
+                run_id=c.node.run_id,
+                attempt=c.node.attempts + 1,
+                status=NodeRunStatus.RUNNING,
+                input=c.node.config.get("action") or {},
+                lease_expires_at=lease,
+                approval_id=c.approval_id,
+                fencing_token=c.fencing_token,
+            )
+            for c in claims
+        ]
+    )
+
+
+# --- Workspaces (SPEC §4): provision before a TASK, one TASK at a time per workspace ---------------------------
+
+
+def _defer(node: WorkflowNode, seconds: float, now: datetime) -> None:
+    """Leave the node READY but not due before ``seconds`` from now (and tick again then)."""
+    WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
+        not_before=now + timedelta(seconds=seconds), updated_at=now
+    )
+    wake(countdown=seconds)
+
+
+def _workspace_ready(node: WorkflowNode, seen: dict[Any, Any], now: datetime) -> bool:
+    """Prepare the run's workspace (once per run and tick): ready → True; pending → the node waits; failed → the
+    node and the run fail with the reason."""
+    from orchestrator import runs
+    from workspaces import scheduling
+
+    run = node.run
+    if run.pk not in seen:
+        seen[run.pk] = scheduling.prepare_for_run(run=run)
+    readiness = seen[run.pk]
+    if readiness.is_ready:
+        return True
+    if readiness.is_pending:
+        _defer(node, readiness.retry_after_seconds, now)
+    else:
+        runs.fail_node(
+            node=runs.NodeRef.from_node(node),
+            error=f"workspace_failed: {readiness.reason}",
+            from_statuses=[NodeStatus.READY],
+            now=now,
+            fail_run=True,
+        )
+    return False
+
+
+def workspace_lease_seconds(config: dict[str, Any]) -> int:
+    """The workspace lease of one attempt: a little longer than its timeout (renewed by the heartbeat)."""
+    timeout = config.get("timeout_seconds") or settings.NODE_LEASE_SECONDS
+    return int(min(3600, float(timeout) + 30))
+
+
+def _lock_workspace(node: WorkflowNode, attempt_id: Any, seen: dict[Any, Any], now: datetime) -> int | None:
+    """Take the workspace lock for the attempt (the row stays locked until this tick commits). Returns the fencing
+    token, or None when the node must wait (another TASK holds it, or the workspace is no longer READY)."""
+    from workspaces import scheduling
+
+    outcome = scheduling.acquire_for_attempt(
+        workspace_id=node.run.workspace_id,
+        owner=scheduling.attempt_owner(attempt_id),
+        lease_seconds=workspace_lease_seconds(node.config),
+    )
+    if isinstance(outcome, scheduling.Grant):
+        return outcome.fencing_token
+    if isinstance(outcome, scheduling.Held):
+        # Released attempts bring waiting nodes forward (``runs.release_workspace``), so this is only the fallback.
+        _defer(node, outcome.retry_after_ms / 1000, now)
+        return None
+    seen.pop(node.run.pk, None)
+    _workspace_ready(node, seen, now)
+    return None
+
+
+def workspace_settled(workspace_id: Any, status: str) -> None:
+    """Readiness listener (registered in ``OrchestratorConfig.ready``): provisioning of ``workspace_id`` settled
+    (READY or FAILED), so the nodes waiting for it are due now; tick."""
+    now = timezone.now()
+    WorkflowNode.objects.filter(
+        run__workspace_id=workspace_id, run__status="RUNNING", status=NodeStatus.READY, not_before__gt=now, error=""
+    ).update(not_before=now)
+    _enqueue_tick()
 
 
 def _handle_control_node(ref: Any, node: WorkflowNode, now: datetime) -> None:

@@ -216,7 +216,7 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not isinstance(body, dict):
             raise InvalidInput("Expected a JSON object.")
         tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
-        run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body)
+        run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body, caller=caller)
         return self._detail(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RunDetailSerializer)

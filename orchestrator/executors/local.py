@@ -1,4 +1,4 @@
-"""Built-in tools run by the local executor (SPEC §5). Workspace file tools arrive with the workspaces issue."""
+"""Built-in tools run by the local executor (SPEC §5); the workspace file tools are in ``workspace_tools``."""
 
 from __future__ import annotations
 

@@ -16,7 +16,12 @@ from orchestrator.engine import ParamsValidator
 
 
 class ToolError(Exception):
-    """The attempt failed; the message is stored as the node run's error."""
+    """The attempt failed; the message is stored as the node run's error. ``retryable=False`` marks a permanent
+    failure (bad input the same attempt would hit again): the node fails without using its retry budget."""
+
+    def __init__(self, message: str = "", *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ToolTimeout(ToolError):
@@ -36,6 +41,8 @@ class ToolContext:
     node_key: str = ""
     attempt: int = 1
     workspace_id: str | None = None
+    # The workspace lease's fencing token of this attempt (runs with a workspace), checked by workspace tools.
+    fencing_token: int | None = None
     deadline: float | None = None  # time.monotonic() value
     cancelled: threading.Event = field(default_factory=threading.Event)
 
@@ -79,7 +86,7 @@ def tool(name: str, *, params: ParamsValidator | None = None) -> Callable[[ToolF
 
 
 def _ensure_loaded() -> None:
-    from orchestrator.executors import local  # noqa: F401  (registers the built-in tools)
+    from orchestrator.executors import local, workspace_tools  # noqa: F401  (registers the built-in tools)
 
 
 def get_tool(name: str) -> Tool | None:
@@ -100,7 +107,7 @@ def run_tool(name: str, params: dict[str, Any], ctx: ToolContext) -> Any:
         raise ToolError(f"unknown tool {name!r}")
     problems = found.validate(params)
     if problems:
-        raise ToolError("invalid params: " + "; ".join(f"{p or 'params'}: {m}" for p, m in problems))
+        raise ToolError("invalid params: " + "; ".join(f"{p or 'params'}: {m}" for p, m in problems), retryable=False)
     ctx.check()
     return found.fn(params, ctx)
 

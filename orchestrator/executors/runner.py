@@ -47,17 +47,28 @@ def _jsonable(output: Any) -> Any:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the attempt's lease every ``interval`` seconds (never past ``timeout_at``); when the renewal finds
-    the attempt no longer ours (cancelled, reaped), sets ``cancelled`` so the tool can stop."""
+    """Renews the attempt's lease every ``interval`` seconds (never past ``timeout_at``), and the workspace lease
+    of an attempt in a workspace; when a renewal finds the attempt (or the workspace lock) no longer ours
+    (cancelled, reaped, taken over), sets ``cancelled`` so the tool can stop."""
 
-    def __init__(self, node_run_id: str, owner: str, timeout_at: Any, cancelled: threading.Event) -> None:
+    def __init__(
+        self,
+        node_run_id: str,
+        owner: str,
+        timeout_at: Any,
+        cancelled: threading.Event,
+        workspace: tuple[Any, int] | None = None,
+    ) -> None:
         super().__init__(name=f"heartbeat-{node_run_id}", daemon=True)
         self.node_run_id = node_run_id
         self.owner = owner
         self.timeout_at = timeout_at
         self.cancelled = cancelled
+        self.workspace = workspace  # (workspace_id, lease_seconds)
         self.lease = settings.NODE_LEASE_SECONDS
         self.interval = max(0.2, min(self.lease / 3, 5.0))
+        if workspace is not None:
+            self.interval = max(0.2, min(self.interval, workspace[1] / 3))
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -71,6 +82,8 @@ class Heartbeat(threading.Thread):
                 renewed = WorkflowNodeRun.objects.filter(
                     pk=self.node_run_id, status=NodeRunStatus.RUNNING, lease_owner=self.owner
                 ).update(lease_expires_at=until)
+                if renewed and self.workspace is not None:
+                    renewed = renew_workspace_lease(self.node_run_id, *self.workspace)
                 if not renewed:
                     self.cancelled.set()
                     return
@@ -83,6 +96,14 @@ class Heartbeat(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=10)
+
+
+def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: int) -> bool:
+    from workspaces import scheduling
+
+    return scheduling.renew_for_attempt(
+        workspace_id=workspace_id, owner=scheduling.attempt_owner(node_run_id), lease_seconds=lease_seconds
+    )
 
 
 def execute(node_run_id: str) -> str:
@@ -159,17 +180,34 @@ def _run_local(
         node_key=node.key,
         attempt=row["attempt"],
         workspace_id=str(row["run__workspace_id"]) if row["run__workspace_id"] else None,
+        fencing_token=row["fencing_token"],
         deadline=(time.monotonic() + (timeout_at - timezone.now()).total_seconds()) if timeout_at else None,
     )
-    heartbeat = Heartbeat(str(node_run_id), owner, timeout_at, ctx.cancelled)
+    workspace = None
+    if row["run__workspace_id"] and row["fencing_token"] is not None:
+        from orchestrator import scheduler
+
+        workspace = (row["run__workspace_id"], scheduler.workspace_lease_seconds(node.config))
+        # The lease was taken at claim time; the message may have waited in the queue past it.
+        if not renew_workspace_lease(str(node_run_id), *workspace):
+            runs.fail_node_run(
+                node_run_id=node_run_id,
+                error="stale_fencing_token: the workspace lease expired before the attempt started",
+                owner=owner,
+                node=node,
+            )
+            return "failed"
+    heartbeat = Heartbeat(str(node_run_id), owner, timeout_at, ctx.cancelled, workspace)
     heartbeat.start()
     began = time.perf_counter()
     output: Any = None
     error = ""
+    retryable = True
     try:
         output = _jsonable(registry.run_tool(str(action.get("tool")), dict(action.get("params") or {}), ctx))
     except registry.ToolError as exc:
         error = str(exc) or exc.__class__.__name__
+        retryable = exc.retryable
     except Exception as exc:  # a bug in a tool is a failed attempt, not a crashed worker
         logger.exception("tool %s raised", action.get("tool"))
         error = f"{exc.__class__.__name__}: {exc}"
@@ -181,7 +219,7 @@ def _run_local(
             approval_id=approval_id, node_run_id=str(node_run_id), succeeded=not error, output=output, error=error
         )
     if error:
-        runs.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node)
+        runs.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node, retryable=retryable)
         return "failed"
     if not runs.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
         return "lost"

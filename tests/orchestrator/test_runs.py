@@ -260,17 +260,36 @@ def test_reaper_fails_expired_leases_and_the_node_is_retried(tenant) -> None:
     ]
 
 
-def test_duplicate_delivery_runs_the_tool_once(tenant) -> None:
+def approve_pending(run: Any, make_api_key: Any) -> Any:
+    """Approve the run's pending approval request as a reviewer key (not the requester), through the service."""
+    from approvals import services as approval_services
+    from approvals.models import ApprovalRequest
+    from orchestrator.lib.auth import caller_for_api_key
+
+    approval = ApprovalRequest.objects.get(run_id=run.pk, status="PENDING")
+    reviewer_key, _ = make_api_key(run.tenant, ["approvals:decide"], name="reviewer")
+    approval_services.decide_approval(caller=caller_for_api_key(reviewer_key), approval=approval, decision="approve")
+    return approval
+
+
+def test_duplicate_delivery_runs_the_tool_once(tenant, make_api_key) -> None:
     run = runs.create_run(
         tenant=tenant,
         definition=definition(task("a", "email.send", {"to": "a@example.com", "subject": "s", "body": "b"})),
     )
     runs.start_run(run=run)
     scheduler.tick(dispatch=lambda ids: None)
+    # email.send is HIGH risk: the node waits for a real approval request, decided by someone else.
+    assert run.nodes.get(key="a").status == "WAITING_APPROVAL"
+    approval = approve_pending(run, make_api_key)
+    scheduler.tick(dispatch=lambda ids: None)
     attempt = WorkflowNodeRun.objects.get(run=run)
+    assert attempt.approval_id == str(approval.pk)
     assert runner.execute(str(attempt.pk)) == "completed"
     assert runner.execute(str(attempt.pk)) == "duplicate"
     assert len(mail.outbox) == 1
+    approval.refresh_from_db()
+    assert approval.status == "EXECUTED"
 
 
 def test_cancel_stops_everything_and_emits(tenant) -> None:
@@ -430,16 +449,24 @@ def test_claim_refused_means_the_tool_does_not_run(tenant, monkeypatch) -> None:
     assert "approval_already_executed" in WorkflowNodeRun.objects.get(run=run).error
 
 
-def test_claimed_execution_is_recorded(tenant, monkeypatch) -> None:
-    from approvals import gate
+def test_claimed_execution_is_recorded(tenant, make_api_key) -> None:
+    from approvals.models import IdempotencyRecord
 
-    recorded: list[dict[str, Any]] = []
-    monkeypatch.setattr(gate, "check_before_dispatch", lambda *, node: gate.GateResult(True, approval_id="ap-2"))
-    monkeypatch.setattr(gate, "record_execution_result", lambda **kw: recorded.append(kw))
-    run = create_and_run(tenant, definition(task("pay", "echo", {"v": 1})))
+    run = runs.create_run(tenant=tenant, definition=definition(task("pay", "echo", {"v": 1}, requires_approval=True)))
+    runs.start_run(run=run)
+    drive()
+    assert run.nodes.get(key="pay").status == "WAITING_APPROVAL"
+    approval = approve_pending(run, make_api_key)
+    drive()
+    run.refresh_from_db()
     assert run.status == "COMPLETED"
-    assert recorded[0]["approval_id"] == "ap-2"
-    assert recorded[0]["succeeded"] is True
+    attempt = WorkflowNodeRun.objects.get(run=run)
+    record = IdempotencyRecord.objects.get(approval=approval)
+    assert record.node_run_id == str(attempt.pk)
+    assert record.status == "COMPLETED"
+    assert record.output == {"v": 1}
+    approval.refresh_from_db()
+    assert approval.status == "EXECUTED"
 
 
 def test_scheduler_disabled_claims_nothing(tenant, settings) -> None:

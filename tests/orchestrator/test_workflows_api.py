@@ -91,7 +91,11 @@ def test_spec_example_as_printed_names_its_placeholders(api: APIClient) -> None:
     assert not WorkflowRun.objects.exists()  # atomic: nothing stored
 
 
-def test_spec_example_completed_runs_to_completion(api: APIClient, invoice_server: str, settings) -> None:
+def test_spec_example_completed_runs_to_completion(
+    api: APIClient, invoice_server: str, settings, tenant, key_client
+) -> None:
+    """The SPEC example end to end over HTTP: e-mail is HIGH risk, so the run waits for an approval that a second
+    key (not the requester) grants through the approvals API, and then runs to COMPLETED."""
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     body = copy.deepcopy(SPEC_EXAMPLE)
     body["description"] = "Fetch, decide, notify"
@@ -106,9 +110,25 @@ def test_spec_example_completed_runs_to_completion(api: APIClient, invoice_serve
     assert created["status"] == "RUNNING"
     assert [n["key"] for n in created["nodes"]] == sorted(n["key"] for n in body["nodes"])
     drive()
+    waiting = api.get(f"/api/v1/workflows/{created['id']}").json()
+    assert waiting["status"] == "RUNNING"
+    assert {n["key"]: n["status"] for n in waiting["nodes"]}["send"] == "WAITING_APPROVAL"
+    assert not mail.outbox
+    reviewer = key_client(tenant, [Scope.APPROVALS_DECIDE])
+    pending = reviewer.get("/api/v1/approvals", {"status": "PENDING"}).json()["results"]
+    assert [(p["tool"], p["node_key"]) for p in pending] == [("email.send", "send")]
+    # The requester (the key that started the run) may not approve its own action.
+    assert_problem(
+        api.post(f"/api/v1/approvals/{pending[0]['id']}/approve", {}, format="json"), 403, "self_approval_forbidden"
+    )
+    approved = reviewer.post(f"/api/v1/approvals/{pending[0]['id']}/approve", {"reason": "ok"}, format="json")
+    assert approved.status_code == 200, approved.json()
+    assert approved.json()["status"] == "APPROVED"
+    drive()
     detail = api.get(f"/api/v1/workflows/{created['id']}").json()
     nodes = {n["key"]: n for n in detail["nodes"]}
     assert detail["status"] == "COMPLETED", detail
+    assert reviewer.get(f"/api/v1/approvals/{pending[0]['id']}").json()["status"] == "EXECUTED"
     assert nodes["fetch"]["output"] == {"count": 2, "invoices": ["i1", "i2"]}
     assert nodes["check"]["output"] == {"branch": "send", "matched": 0}
     assert nodes["skip_notice"]["status"] == "SKIPPED"
