@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from approvals.selectors import approvals_for
 from orchestrator import selectors
-from orchestrator.dag_svg import DagNode, render_dag_svg
+from orchestrator.dag_svg import DagNode, layer_nodes, render_dag_svg
 from orchestrator.lib.auth import caller_for_user
 from orchestrator.lib.errors import NotFoundError
 from orchestrator.models import RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
@@ -31,12 +31,15 @@ def run_dag_svg(run: WorkflowRun, nodes: list[WorkflowNode], *, link_prefix: str
 
 
 def run_nodes(run: WorkflowRun) -> list[WorkflowNode]:
-    """The run's nodes in key order with their attempts (oldest first)."""
-    return list(
+    """The run's nodes in graph order (layer by layer, as drawn) with their attempts (oldest first)."""
+    nodes = list(
         run.nodes.order_by("key").prefetch_related(
             Prefetch("node_runs", queryset=WorkflowNodeRun.objects.order_by("attempt"))
         )
     )
+    layers = layer_nodes([DagNode(n.key, n.type, n.status, tuple(n.depends_on or ())) for n in nodes])
+    order = {node.key: index for index, node in enumerate(n for layer in layers for n in layer)}
+    return sorted(nodes, key=lambda n: order.get(n.key, len(order)))
 
 
 @login_required
