@@ -104,3 +104,12 @@ class IdempotencyRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Resolve stuck (IN_PROGRESS) executions: the action did NOT happen")
     def mark_failed(self, request: HttpRequest, queryset: QuerySet[IdempotencyRecord]) -> None:
         self._resolve(request, queryset, False)
+
+
+@admin.register(ApprovalDecision)
+class ApprovalDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["approval", "decision", "decider_type", "decider_display", "created_at"]
+    list_filter = ["decision", "decider_type", "created_at"]
+    search_fields = ["=approval__id", "=decider_id", "decider_display", "reason"]
+    list_select_related = ["approval"]
+    actions = None

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import AuditCheckpoint, AuditLog
+from .models import AuditChainHead, AuditCheckpoint, AuditLog
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -78,3 +78,9 @@ class AuditCheckpointAdmin(ReadOnlyAdmin):
     ordering = ["-created_at"]
     readonly_fields = ("id", "chain", "sequence", "hash", "removed", "cutoff", "created_at")
     fields = readonly_fields
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ["chain", "last_sequence", "last_hash"]
+    search_fields = ["=chain"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from orchestrator import services
+from orchestrator.console.admin_audit import record_admin_action
 from orchestrator.lib.errors import DomainError
-from orchestrator.models import ApiKey, Membership, Tenant
+from orchestrator.models import ApiKey, IdempotentRequest, Membership, Tenant
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,6 +24,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "created_at"]
+    list_filter = ["created_at"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
@@ -53,7 +56,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
         revoked = 0
         for api_key in queryset:
             try:
-                services.revoke_api_key(api_key=api_key)
+                with transaction.atomic():
+                    services.revoke_api_key(api_key=api_key)
+                    record_admin_action(
+                        request,
+                        action="api_key.revoked",
+                        tenant_id=api_key.tenant_id,
+                        resource_type="api_key",
+                        resource_id=api_key.pk,
+                        data={"api_key_id": str(api_key.pk), "name": api_key.name, "prefix": api_key.prefix},
+                        before={"revoked_at": None},
+                        after={"revoked_at": api_key.revoked_at.isoformat() if api_key.revoked_at else None},
+                    )
                 revoked += 1
             except DomainError as exc:
                 self.message_user(request, f"{api_key}: {exc.detail}", level=messages.WARNING)
@@ -157,10 +171,33 @@ class WorkflowNodeRunAdmin(admin.ModelAdmin):
     list_display = ["node", "attempt", "status", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
     list_filter = ["status"]
     search_fields = ["id", "node__key", "run__id", "external_task_id", "lease_owner"]
-    list_select_related = ["node"]
+    list_select_related = ["node", "run"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    """Stored ``Idempotency-Key`` responses: looked at when debugging a client, never edited (they expire)."""
+
+    list_display = ["caller", "key", "status", "response_status", "created_at", "expires_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["=caller", "key"]
+    exclude = ["response_body"]
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "response_body"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -70,8 +70,11 @@ def layer_nodes(nodes: Sequence[DagNode]) -> list[list[DagNode]]:
     return layers
 
 
-def render_dag_svg(nodes: Sequence[DagNode], *, link_prefix: str = "#node-") -> str:
-    """Return an ``<svg>`` element drawing ``nodes`` top to bottom; each box links to ``link_prefix + key``."""
+def render_dag_svg(nodes: Sequence[DagNode], *, link_prefix: str = "#node-", highlight: str | None = None) -> str:
+    """Return an ``<svg>`` element drawing ``nodes`` top to bottom; each box links to ``link_prefix + key``.
+
+    ``highlight`` names one node to outline (the node an approval is about), marked ``aria-current``.
+    """
     if not nodes:
         return '<svg role="img" aria-label="Empty workflow" width="0" height="0"></svg>'
     layers = layer_nodes(nodes)
@@ -111,9 +114,18 @@ def render_dag_svg(nodes: Sequence[DagNode], *, link_prefix: str = "#node-") -> 
         label = escape(node.key if len(node.key) <= 20 else node.key[:19] + "…")
         status = escape(node.status.replace("_", " ").lower())
         title = escape(f"{node.key} ({node.type}): {node.status}" + (f" — {node.name}" if node.name else ""))
+        current = node.key == highlight
+        css, aria, halo = "dag-node", "", ""
+        if current:
+            title += " (this approval)"
+            css, aria = "dag-node current", ' aria-current="true"'
+            halo = (
+                f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="{NODE_WIDTH + 10}" height="{NODE_HEIGHT + 10}" '
+                'rx="11" fill="none" stroke="#1f2328" stroke-width="2" stroke-dasharray="5 3"/>'
+            )
         parts.append(
-            f'<a href="{escape(link_prefix + node.key)}" class="dag-node" data-key="{escape(node.key)}" '
-            f'data-status="{escape(node.status)}"><title>{title}</title>'
+            f'<a href="{escape(link_prefix + node.key)}" class="{css}" data-key="{escape(node.key)}" '
+            f'data-status="{escape(node.status)}"{aria}><title>{title}</title>{halo}'
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="2"/>'
             f'<text x="{x + NODE_WIDTH / 2:.1f}" y="{y + 21:.1f}" text-anchor="middle" font-size="14" '

@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from orchestrator.console.admin_audit import record_admin_action
 from orchestrator.lib.errors import DomainError
 
 from . import services
-from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 
 @admin.register(WebhookEndpoint)
@@ -100,8 +102,53 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         done = 0
         for row in queryset:
             try:
-                services.redeliver(delivery=row)
+                with transaction.atomic():
+                    before = {"status": row.status, "attempt_count": row.attempt_count}
+                    redelivered = services.redeliver(delivery=row)
+                    record_admin_action(
+                        request,
+                        action="webhook.redelivered",
+                        tenant_id=row.tenant_id,
+                        resource_type="webhook_delivery",
+                        resource_id=row.pk,
+                        data={"delivery_id": str(row.pk), "endpoint_id": str(row.endpoint_id), "event": row.event_type},
+                        before=before,
+                        after={"status": redelivered.status, "attempt_count": redelivered.attempt_count},
+                    )
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{row}: {exc.detail}", level=messages.WARNING)
         self.message_user(request, f"Queued {done} delivery(ies) for redelivery.")
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookSecret)
+class WebhookSecretAdmin(ReadOnlyModelAdmin):
+    """When each signing secret was made and until when it signs; never the secret (use "Rotate secret")."""
+
+    list_display = ["id", "endpoint", "created_at", "expires_at"]
+    list_filter = ["created_at", "expires_at"]
+    search_fields = ["=endpoint__id", "endpoint__url"]
+    list_select_related = ["endpoint"]
+    fields = ("endpoint", "created_at", "expires_at")
+    readonly_fields = ("endpoint", "created_at", "expires_at")
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyModelAdmin):
+    list_display = ["delivery", "number", "success", "status_code", "latency_ms", "error", "created_at"]
+    list_filter = ["success", "status_code", "created_at"]
+    search_fields = ["=delivery__id", "delivery__message_id", "error"]
+    list_select_related = ["delivery", "delivery__endpoint"]

@@ -1,25 +1,50 @@
-"""Console pages for workflow runs: the list and a run page that draws the DAG with node states."""
+"""Console pages for workflow runs: the list and a run page that draws the DAG with node states.
+
+Reads go through the engine's selectors (``orchestrator.selectors``), so tenancy is the API's: another
+tenant's run is a 404.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
-from orchestrator.dag_svg import DagNode, render_dag_svg
+from approvals.selectors import approvals_for
+from orchestrator import selectors
+from orchestrator.dag_svg import DagNode, layer_nodes, render_dag_svg
 from orchestrator.lib.auth import caller_for_user
-from orchestrator.models import RunStatus, WorkflowRun
+from orchestrator.lib.errors import NotFoundError
+from orchestrator.models import RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 
-def _runs_visible_to(request: HttpRequest):
-    caller = caller_for_user(request.user)
-    return WorkflowRun.objects.filter(tenant_id__in=caller.tenant_ids()).select_related("tenant", "workspace")
+def run_dag_svg(run: WorkflowRun, nodes: list[WorkflowNode], *, link_prefix: str, highlight: str | None = None) -> str:
+    """The run's DAG as SVG; boxes link to ``link_prefix + key``."""
+    return render_dag_svg(
+        [DagNode(n.key, n.type, n.status, tuple(n.depends_on or ()), n.name) for n in nodes],
+        link_prefix=link_prefix,
+        highlight=highlight,
+    )
+
+
+def run_nodes(run: WorkflowRun) -> list[WorkflowNode]:
+    """The run's nodes in graph order (layer by layer, as drawn) with their attempts (oldest first)."""
+    nodes = list(
+        run.nodes.order_by("key").prefetch_related(
+            Prefetch("node_runs", queryset=WorkflowNodeRun.objects.order_by("attempt"))
+        )
+    )
+    layers = layer_nodes([DagNode(n.key, n.type, n.status, tuple(n.depends_on or ())) for n in nodes])
+    order = {node.key: index for index, node in enumerate(n for layer in layers for n in layer)}
+    return sorted(nodes, key=lambda n: order.get(n.key, len(order)))
 
 
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = _runs_visible_to(request).order_by("-created_at")
+    runs = selectors.runs_for(caller_for_user(request.user)).select_related("tenant").order_by("-created_at")
     status = request.GET.get("status", "")
     if status in RunStatus.values:
         runs = runs.filter(status=status)
@@ -36,11 +61,22 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = _runs_visible_to(request).filter(pk=run_id).first()
-    if run is None:
-        raise Http404("No such workflow run.")
-    nodes = list(run.nodes.order_by("key").prefetch_related("node_runs"))
-    svg = render_dag_svg(
-        [DagNode(n.key, n.type, n.status, tuple(n.depends_on or ()), n.name) for n in nodes], link_prefix="#node-"
-    )
-    return render(request, "console/run_detail.html", {"run": run, "nodes": nodes, "dag_svg": svg, "nav": "runs"})
+    caller = caller_for_user(request.user)
+    try:
+        run = selectors.get_run_for(caller, run_id)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from exc
+    nodes = run_nodes(run)
+    approvals = list(approvals_for(caller).filter(run=run))
+    waiting = {a.node.key: a for a in approvals if a.status == "PENDING"}
+    context = {
+        "run": run,
+        "nodes": nodes,
+        "approvals": approvals,
+        "waiting": waiting,
+        "dag_svg": run_dag_svg(run, nodes, link_prefix="#node-"),
+        "nav": "runs",
+        "live": run.status in (RunStatus.PENDING, RunStatus.RUNNING),
+        "self_url": reverse("console:run", args=[run.pk]),
+    }
+    return render(request, "console/run_detail.html", context)

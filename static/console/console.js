@@ -18,17 +18,26 @@
       el.classList.toggle("expired", left <= 0);
     });
   }
+  function busy(region) {
+    // Never pull the page from under the reader: not while focus is inside the region or a <details> is open.
+    var active = document.activeElement;
+    return (active && active !== document.body && region.contains(active)) || region.querySelector("details[open]");
+  }
   function refresh(region) {
     var seconds = parseInt(region.getAttribute("data-autorefresh"), 10) || 15;
-    setInterval(function () {
-      if (document.hidden) return;
+    var timer = setInterval(function () {
+      if (document.hidden || busy(region)) return;
       fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (!html) return;
           var doc = new DOMParser().parseFromString(html, "text/html");
           var fresh = doc.getElementById(region.id);
-          if (fresh) { region.innerHTML = fresh.innerHTML; tick(); }
+          if (fresh) {
+            region.innerHTML = fresh.innerHTML;
+            tick();
+            if (!fresh.hasAttribute("data-autorefresh")) clearInterval(timer); // e.g. the run finished
+          }
           if (doc.title) document.title = doc.title;
         })
         .catch(function () {});

@@ -1,0 +1,198 @@
+"""Console pages for approvals (SPEC §8): the pending queue, a request's detail with the decide forms, and the
+decided history. Thin: a selector to read, ``services.decide_approval`` (the API's service, unchanged) to decide.
+
+Every rule of §6 is the service's; a refusal (self-approval, expiry, a concurrent decision, a viewer trying to
+decide) becomes a message on the detail page, never an error page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from audit.selectors import approval_trail_for
+from orchestrator.console.views import run_dag_svg, run_nodes
+from orchestrator.lib.auth import Caller, caller_for_user
+from orchestrator.lib.errors import DomainError, NotFoundError
+from orchestrator.models import Scope
+
+from . import selectors, services
+from .forms import ApproveForm, QueueFilterForm, RejectForm
+from .models import ApprovalRequest, ApprovalStatus, DecisionKind
+
+PAGE_SIZE = 50
+AUTOREFRESH_SECONDS = 15
+
+
+def _filtered(queryset: QuerySet[ApprovalRequest], form: QueueFilterForm) -> QuerySet[ApprovalRequest]:
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("risk_level"):
+        queryset = queryset.filter(risk_level=data["risk_level"])
+    if data.get("tool"):
+        queryset = queryset.filter(tool__icontains=data["tool"])
+    if data.get("status"):
+        queryset = queryset.filter(status=data["status"])
+    if data.get("q"):
+        q = data["q"]
+        queryset = queryset.filter(
+            Q(summary__icontains=q) | Q(tool__icontains=q) | Q(run__name__icontains=q) | Q(node__key__icontains=q)
+        )
+    return queryset
+
+
+def _query_string(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Pending requests of the reader's tenants, most urgent (soonest to expire) first."""
+    caller = caller_for_user(request.user)
+    form = QueueFilterForm(request.GET)
+    pending = selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant")
+    total = pending.count()
+    rows = _filtered(pending, form).order_by("expires_at", "created_at")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "total": total,
+        "filtered": form.is_valid() and any(form.cleaned_data.values()),
+        "query_string": _query_string(request),
+        "autorefresh": AUTOREFRESH_SECONDS,
+        "nav": "queue",
+    }
+    return render(request, "console/approval_queue.html", context)
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Requests that are no longer pending, most recently decided (or created) first."""
+    caller = caller_for_user(request.user)
+    form = QueueFilterForm(request.GET)
+    decided = selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant")
+    rows = _filtered(decided, form).order_by("-updated_at", "-created_at")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "form": form, "query_string": _query_string(request), "nav": "history"}
+    return render(request, "console/approval_history.html", context)
+
+
+def _approval_or_404(caller: Caller, approval_id: Any) -> ApprovalRequest:
+    try:
+        return selectors.get_approval_for(caller, approval_id)
+    except NotFoundError as exc:
+        raise Http404(exc.detail) from exc
+
+
+def _is_requester(approval: ApprovalRequest, caller: Caller) -> bool:
+    requester = approval.requested_by or {}
+    return str(requester.get("type")) == caller.kind and str(requester.get("id")) == caller.id
+
+
+def _render_detail(
+    request: HttpRequest,
+    caller: Caller,
+    approval: ApprovalRequest,
+    *,
+    approve_form: ApproveForm | None = None,
+    reject_form: RejectForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    decisions = list(approval.decisions.all())
+    approvals_so_far = sum(1 for d in decisions if d.decision == DecisionKind.APPROVE)
+    nodes = run_nodes(approval.run)
+    run_url = reverse("console:run", args=[approval.run_id])
+    can_decide = caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
+    context = {
+        "approval": approval,
+        "run": approval.run,
+        "decisions": decisions,
+        "approvals_so_far": approvals_so_far,
+        "quorum_percent": min(100, round(100 * approvals_so_far / max(1, approval.required_approvals))),
+        "params_json": json.dumps(approval.params, indent=2, sort_keys=True, ensure_ascii=False),
+        "context_json": json.dumps(approval.context, indent=2, sort_keys=True, ensure_ascii=False)
+        if approval.context
+        else "",
+        "trail": list(approval_trail_for(caller, str(approval.pk))[:200]),
+        "dag_svg": run_dag_svg(approval.run, nodes, link_prefix=f"{run_url}#node-", highlight=approval.node.key),
+        "run_url": run_url,
+        "is_pending": approval.status == ApprovalStatus.PENDING,
+        "can_decide": can_decide,
+        "role": caller.roles_by_tenant.get(approval.tenant_id, ""),
+        "is_requester": _is_requester(approval, caller),
+        "approve_form": approve_form or ApproveForm(),
+        "reject_form": reject_form or RejectForm(),
+        "nav": "queue" if approval.status == ApprovalStatus.PENDING else "history",
+    }
+    return render(request, "console/approval_detail.html", context, status=status)
+
+
+@login_required
+def detail(request: HttpRequest, approval_id: Any) -> HttpResponse:
+    caller = caller_for_user(request.user)
+    return _render_detail(request, caller, _approval_or_404(caller, approval_id))
+
+
+def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
+    """What a reviewer reads when the service refuses a decision (by the error's stable code)."""
+    current = ApprovalRequest.objects.filter(pk=approval.pk).values_list("status", flat=True).first() or "gone"
+    last = approval.decisions.order_by("-created_at").first()
+    by = f" by {last.decider_display or last.decider_id}" if last is not None else ""
+    messages_by_code = {
+        "self_approval_forbidden": (
+            "You requested this action, so you cannot decide it yourself. Another reviewer must decide."
+        ),
+        "approval_expired": "This request expired before it was decided: it can no longer be approved or rejected.",
+        "approval_not_pending": (
+            f"Someone else decided this request first (it is now {current.lower()}{by}). "
+            "Your decision was not recorded."
+        ),
+        "already_decided": "You already decided this request; another reviewer must complete its quorum.",
+        "permission_denied": (
+            "Your role in this tenant lets you see approvals but not decide them (reviewers and operators decide)."
+        ),
+    }
+    return messages_by_code.get(exc.code, f"Your decision was not recorded: {exc.detail}")
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpResponse:
+    """Approve (reason optional) or reject (reason required) through ``services.decide_approval``."""
+    caller = caller_for_user(request.user)
+    approval = _approval_or_404(caller, approval_id)
+    form: ApproveForm | RejectForm = (ApproveForm if decision == DecisionKind.APPROVE else RejectForm)(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("reason", ["Check the form."])))
+        forms: dict[str, Any] = {"approve_form" if decision == DecisionKind.APPROVE else "reject_form": form}
+        return _render_detail(request, caller, approval, status=400, **forms)
+    try:
+        decided = services.decide_approval(
+            caller=caller, approval=approval, decision=decision, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as exc:
+        messages.error(request, refusal_message(exc, approval))
+    else:
+        if decided.status == ApprovalStatus.APPROVED:
+            messages.success(request, "Approved. The workflow continues with this action.")
+        elif decided.status == ApprovalStatus.REJECTED:
+            messages.success(request, "Rejected. The requester and the workflow are told why.")
+        else:
+            count = decided.decisions.filter(decision=DecisionKind.APPROVE).count()
+            messages.success(
+                request,
+                f"Your approval is recorded ({count} of {decided.required_approvals}). "
+                "Another reviewer must approve before the action runs.",
+            )
+    return redirect("console:approval", approval_id=approval.pk)
