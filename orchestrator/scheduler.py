@@ -287,8 +287,12 @@ def _workspace_ready(node: WorkflowNode, seen: dict[Any, Any], now: datetime) ->
 
 
 def workspace_lease_seconds(config: dict[str, Any]) -> int:
-    """The workspace lease of one attempt: a little longer than its timeout (renewed by the heartbeat)."""
-    timeout = config.get("timeout_seconds") or settings.NODE_LEASE_SECONDS
+    """The workspace lease of one attempt: a little longer than its timeout. Local attempts renew it from their
+    heartbeat, so without a timeout they start with one node lease; a task-controller attempt has no heartbeat
+    here, so without a timeout it gets the maximum (3600 s), released as soon as its result is reported."""
+    timeout = config.get("timeout_seconds")
+    if not timeout:
+        timeout = 3600 if settings.EXECUTOR_BACKEND == "task_controller" else settings.NODE_LEASE_SECONDS
     return int(min(3600, float(timeout) + 30))
 
 
