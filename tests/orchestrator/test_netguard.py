@@ -125,7 +125,10 @@ def test_loopback_refused_unless_private_networks_are_allowed(local_server: int)
     )
 
 
-@pytest.mark.parametrize("address", ["169.254.169.254", "::ffff:169.254.169.254", "0.0.0.0", "::", "fd00:ec2::254"])
+@pytest.mark.parametrize(
+    "address",
+    ["169.254.169.254", "::ffff:169.254.169.254", "0.0.0.0", "::", "fd00:ec2::254"],  # noqa: S104
+)
 def test_allowing_private_networks_never_allows_metadata_or_unspecified(address: str) -> None:
     with pytest.raises(netguard.BlockedDestination):
         netguard.resolve("metadata.example", 80, allow_private=True, resolver=lambda host, port: [address])
