@@ -135,6 +135,8 @@ RUN_FIELDS = (
     "run__started_at",
     "run__started_by",
     "run__created_by",
+    "run__tenant__id",
+    "run__tenant__risk_policy",
 )
 
 
@@ -153,12 +155,13 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
     now = timezone.now()
     with transaction.atomic():
         # The run comes along in the same statement (the gate and the workspace need it); only node rows are locked.
-        query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run")
+        query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run__tenant")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True, of=("self",))
         nodes = list(query.only(*CLAIM_FIELDS, *RUN_FIELDS)[:limit])
         to_dispatch: list[Claim] = []
         readiness: dict[Any, Any] = {}
+        policies: dict[Any, dict[str, Any]] = {}
         for node in nodes:
             if node.type != NodeType.TASK:
                 _handle_control_node(runs.NodeRef.from_node(node), node, now)
@@ -166,7 +169,7 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
             workspace_id = node.run.workspace_id
             if workspace_id is not None and not _workspace_ready(node, readiness, now):
                 continue
-            decision = gate.check_before_dispatch(node=node)
+            decision = _check_gate(node, policies)
             if not decision.proceed:
                 continue
             claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=decision.approval_id or "")
@@ -182,6 +185,26 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
             transaction.on_commit(lambda: sender(attempt_ids))
     metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
     return len(nodes)
+
+
+def _check_gate(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> gate.GateResult:
+    """The approvals gate, with its first answer taken here: an action the tenant's risk policy does not send to
+    approval proceeds without a query (the policy came with the claim). Everything else (approval needed, an
+    approved request to execute) is the gate's decision, as before."""
+    from approvals.policy import classify, policy_for_tenant
+    from approvals.services import node_action
+
+    tenant = node.run.tenant
+    if tenant.pk not in policies:
+        policies[tenant.pk] = policy_for_tenant(tenant.risk_policy)
+    tool, params = node_action(node)
+    config = node.config if isinstance(node.config, dict) else {}
+    assessment = classify(
+        policies[tenant.pk], tool=tool, params=params, requires_approval=config.get("requires_approval", False)
+    )
+    if not assessment.requires_approval:
+        return gate.GateResult(proceed=True)
+    return gate.check_before_dispatch(node=node)
 
 
 @dataclass

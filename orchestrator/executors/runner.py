@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from approvals import gate
 from orchestrator import metrics, runs
-from orchestrator.models import NodeRunStatus, WorkflowNodeRun
+from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 from . import registry, task_controller
 
@@ -106,32 +106,70 @@ def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: in
     )
 
 
-def execute(node_run_id: str) -> str:
-    """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
-    ``duplicate``, ``missing``, ``refused``), for logs and tests."""
-    row = (
+ATTEMPT_FIELDS = ("status", "lease_owner", "input", "attempt", "approval_id", "fencing_token", "timeout_at")
+
+
+def _start_in_one_statement(node_run_id: str, owner: str, remote: bool, now: Any) -> dict[str, Any] | None:
+    """PostgreSQL: the start compare-and-set (RUNNING, no owner yet → ours, with a lease and the timeout from the
+    node's config) and the read of everything the attempt needs, in one statement. None when not ours to take."""
+    attempt_table = WorkflowNodeRun._meta.db_table
+    node_table = WorkflowNode._meta.db_table
+    run_table = WorkflowRun._meta.db_table
+    timeout_at = (
+        "CASE WHEN jsonb_typeof(n.\"config\"->'timeout_seconds') = 'number' "
+        "THEN %(now)s + make_interval(secs => (n.\"config\"->>'timeout_seconds')::float8) END"
+    )
+    lease = timeout_at if remote else f"LEAST(%(lease)s, {timeout_at})"
+    node_columns = ", ".join(f'n."{name}" AS "node__{name}"' for name in runs.NodeRef.FIELDS if name != "run_id")
+    # Only our table names and fixed SQL are interpolated; every value is a parameter.
+    sql = (
+        f'UPDATE "{attempt_table}" a SET "lease_owner" = %(owner)s, "timeout_at" = {timeout_at}, '  # noqa: S608
+        f'"lease_expires_at" = {lease}, "started_at" = %(now)s, '
+        f'"external_task_id" = CASE WHEN %(remote)s THEN a."id"::text ELSE \'\' END, '
+        f'"last_polled_at" = CASE WHEN %(remote)s THEN %(now)s::timestamptz END '
+        f'FROM "{node_table}" n JOIN "{run_table}" r ON r."id" = n."run_id" '
+        f'WHERE a."id" = %(id)s AND n."id" = a."node_id" AND a."status" = %(running)s AND a."lease_owner" = \'\' '
+        f'RETURNING a."input", a."attempt", a."approval_id", a."fencing_token", a."timeout_at", '
+        f'r."workspace_id" AS "run__workspace_id", n."run_id" AS "node__run_id", {node_columns}'
+    )
+    params = {
+        "owner": owner,
+        "now": now,
+        "lease": now + timedelta(seconds=settings.NODE_LEASE_SECONDS),
+        "remote": remote,
+        "id": node_run_id,
+        "running": NodeRunStatus.RUNNING.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        row = {column.name: value for column, value in zip(cursor.description, found, strict=True)}
+    for name in ("input", "node__config", "node__successors"):
+        if isinstance(row[name], str):
+            row[name] = json.loads(row[name])
+    return row
+
+
+def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
+    """Take the attempt: its row (with its node's columns) or why not (``missing``, ``duplicate``)."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        row = _start_in_one_statement(node_run_id, owner, remote, now)
+        if row is not None:
+            return row
+        return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
+    values = (
         WorkflowNodeRun.objects.filter(pk=node_run_id)
-        .values(
-            "status",
-            "lease_owner",
-            "input",
-            "attempt",
-            "approval_id",
-            "fencing_token",
-            "run__workspace_id",
-            *(f"node__{name}" for name in runs.NodeRef.FIELDS),
-        )
+        .values(*ATTEMPT_FIELDS, "run__workspace_id", *(f"node__{name}" for name in runs.NodeRef.FIELDS))
         .first()
     )
-    if row is None:
+    if values is None:
         return "missing"
-    if row["status"] != NodeRunStatus.RUNNING or row["lease_owner"]:
+    if values["status"] != NodeRunStatus.RUNNING or values["lease_owner"]:
         return "duplicate"
-    node = runs.NodeRef.from_values(row, prefix="node__")
-    remote = settings.EXECUTOR_BACKEND == "task_controller"
-    owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
-    now = timezone.now()
-    timeout = node.config.get("timeout_seconds")
+    timeout = values["node__config"].get("timeout_seconds")
     timeout_at = now + timedelta(seconds=float(timeout)) if timeout else None
     if remote:
         lease_until = timeout_at
@@ -149,6 +187,20 @@ def execute(node_run_id: str) -> str:
     )
     if not started:
         return "duplicate"
+    values["timeout_at"] = timeout_at
+    return values
+
+
+def execute(node_run_id: str) -> str:
+    """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
+    ``duplicate``, ``missing``, ``refused``), for logs and tests."""
+    remote = settings.EXECUTOR_BACKEND == "task_controller"
+    owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
+    row = _start(node_run_id, owner, remote)
+    if isinstance(row, str):
+        return row
+    node = runs.NodeRef.from_values(row, prefix="node__")
+    timeout_at = row["timeout_at"]
     action = row["input"] or {}
     approval_id = row["approval_id"]
     if approval_id and not gate.claim_execution(approval_id=approval_id, node_run_id=str(node_run_id), action=action):

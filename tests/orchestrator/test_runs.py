@@ -429,7 +429,8 @@ def test_gate_refusal_keeps_the_node_waiting(tenant, monkeypatch) -> None:
         return gate.GateResult(proceed=False)
 
     monkeypatch.setattr(gate, "check_before_dispatch", hold)
-    run = runs.create_run(tenant=tenant, definition=definition(task("pay")))
+    # A low-risk action is let through by the scheduler without consulting the gate; this one asks for approval.
+    run = runs.create_run(tenant=tenant, definition=definition(task("pay", requires_approval=True)))
     runs.start_run(run=run)
     scheduler.tick(dispatch=lambda ids: None)
     assert run.nodes.get(key="pay").status == "WAITING_APPROVAL"
@@ -467,6 +468,27 @@ def test_claimed_execution_is_recorded(tenant, make_api_key) -> None:
     assert record.output == {"v": 1}
     approval.refresh_from_db()
     assert approval.status == "EXECUTED"
+
+
+def test_low_risk_tasks_are_dispatched_without_consulting_the_gate(tenant, monkeypatch) -> None:
+    from approvals import gate
+
+    asked: list[str] = []
+    real = gate.check_before_dispatch
+    monkeypatch.setattr(gate, "check_before_dispatch", lambda *, node: asked.append(node.key) or real(node=node))
+    run = create_and_run(
+        tenant,
+        definition(task("low"), task("high", "email.send", {"to": "a@example.com", "subject": "s", "body": "b"})),
+    )
+    assert asked == ["high"]
+    assert statuses(run) == {"low": "COMPLETED", "high": "WAITING_APPROVAL"}
+
+
+def test_tenant_policy_override_sends_a_low_risk_tool_to_approval(tenant) -> None:
+    tenant.risk_policy = {"tools": {"noop": {"level": "HIGH", "reason": "tenant says so"}}}
+    tenant.save()
+    run = create_and_run(tenant, definition(task("a")))
+    assert statuses(run) == {"a": "WAITING_APPROVAL"}
 
 
 def test_scheduler_disabled_claims_nothing(tenant, settings) -> None:
