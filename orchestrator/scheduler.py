@@ -92,12 +92,25 @@ def _enqueue_tick(countdown: float | None = None) -> None:
         logger.warning("could not enqueue a scheduler tick; the periodic tick will pick the work up", exc_info=True)
 
 
-def dispatch_to_executors(node_run_ids: list[str]) -> None:
-    """One ``execute_node_run`` message per attempt on the ``executor`` queue."""
-    from orchestrator.tasks import execute_node_run
+EXECUTOR_MESSAGE_BATCH = 8
 
-    for node_run_id in node_run_ids:
-        execute_node_run.apply_async(args=[node_run_id], queue="executor")
+
+def dispatch_to_executors(node_run_ids: list[str]) -> None:
+    """Send the attempts to the ``executor`` queue: one ``execute_node_run`` message for a single attempt, else
+    ``execute_node_runs`` messages of up to ``EXECUTOR_MESSAGE_BATCH`` attempts (fewer broker round trips for a
+    fan-out, still spread over the workers), published over one broker connection."""
+    from orchestrator.celery import app
+    from orchestrator.tasks import execute_node_run, execute_node_runs
+
+    if not node_run_ids:
+        return
+    if len(node_run_ids) == 1:
+        execute_node_run.apply_async(args=[node_run_ids[0]], queue="executor")
+        return
+    with app.producer_or_acquire() as producer:
+        for start in range(0, len(node_run_ids), EXECUTOR_MESSAGE_BATCH):
+            chunk = node_run_ids[start : start + EXECUTOR_MESSAGE_BATCH]
+            execute_node_runs.apply_async(args=[chunk], queue="executor", producer=producer)
 
 
 _celery_dispatch = dispatch_to_executors
@@ -205,6 +218,39 @@ def _check_gate(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> gate
     if not assessment.requires_approval:
         return gate.GateResult(proceed=True)
     return gate.check_before_dispatch(node=node)
+
+
+def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], now: datetime) -> int:
+    """Claim, inside the completing transaction, the successors it just made READY (``rows``: id, type, config; the
+    rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs are claimed
+    here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for a tick
+    (control nodes, approvals, workspaces, or all of them when ``SCHEDULER_ENABLED`` is false)."""
+    if not settings.SCHEDULER_ENABLED or run.get("workspace_id") is not None:
+        return len(rows)
+    from approvals.policy import classify, policy_for_tenant
+
+    policy = policy_for_tenant(run.get("risk_policy"))
+    claims: list[Claim] = []
+    for row in rows:
+        config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
+        if row.get("type") != NodeType.TASK:
+            continue
+        action: dict[str, Any] = config["action"] if isinstance(config.get("action"), dict) else {}
+        assessment = classify(
+            policy,
+            tool=action.get("tool"),
+            params=action.get("params", {}),
+            requires_approval=config.get("requires_approval", False),
+        )
+        if assessment.requires_approval:
+            continue
+        claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4()))
+    if claims:
+        _create_attempts(claims, now)
+        attempt_ids = [str(c.attempt_id) for c in claims]
+        sender = getattr(_local, "dispatch", None) or _celery_dispatch
+        transaction.on_commit(lambda: sender(attempt_ids))
+    return len(rows) - len(claims)
 
 
 @dataclass
