@@ -325,7 +325,9 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
             metrics.workflow_nodes_total.labels(type=done.node_type, status=NodeStatus.COMPLETED).inc()
             # Successors it made READY are claimed right here (their rows are locked by this transaction); what
             # cannot be claimed this way (control nodes, approvals, workspaces) is left to a scheduler tick.
-            if done.ready and scheduler.claim_ready_successors(rows=done.ready_rows, run=done.run_info, now=now):
+            if done.ready and scheduler.claim_ready_successors(
+                rows=done.ready_rows, run=done.run_info, run_id=done.run_id, now=now
+            ):
                 scheduler.wake()
             if not done.still_pending:
                 _maybe_finish_run(done.run_id, now)
@@ -357,7 +359,7 @@ class Completed:
     fencing_token: int | None
     still_pending: int  # successors that were PENDING (advanced or not): the run cannot be over
     ready: int  # successors made READY
-    ready_rows: list[dict[str, Any]]  # their id, type and config
+    ready_rows: list[dict[str, Any]]  # their id, type, config and the other ``NodeRef`` columns
     run_info: dict[str, Any]  # workspace_id and the tenant's risk_policy (when some became READY)
 
 
@@ -385,11 +387,14 @@ def _complete_in_one_statement(node_run_id: Any, output: Any, owner: str | None,
         f'"status" = CASE WHEN y."pending_dependencies" <= 1 THEN %s ELSE y."status" END, "updated_at" = %s '
         f'FROM n, jsonb_array_elements_text(n."successors") AS succ(key) '
         f'WHERE y."run_id" = n."run_id" AND y."key" = succ.key AND y."status" = %s '
-        f'RETURNING y."id", y."type", y."status", y."config") '
+        f'RETURNING y."id", y."type", y."status", y."config", y."key", y."successors", y."continue_on_failure", '
+        f'y."attempts", y."retry_base") '
         f'SELECT n."id", n."run_id", n."type", a."fencing_token", '
         f'(SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE s."status" = %s), '
         # The successors this made READY, and what claiming them needs: the worker claims them in this transaction.
-        f"(SELECT json_agg(json_build_object('id', s.\"id\", 'type', s.\"type\", 'config', s.\"config\")) "
+        f"(SELECT json_agg(json_build_object('id', s.\"id\", 'type', s.\"type\", 'config', s.\"config\", "
+        f"'key', s.\"key\", 'successors', s.\"successors\", 'continue_on_failure', s.\"continue_on_failure\", "
+        f"'attempts', s.\"attempts\", 'retry_base', s.\"retry_base\")) "
         f'FROM s WHERE s."status" = %s), '
         f"(SELECT json_build_object('workspace_id', r.\"workspace_id\", 'risk_policy', t.\"risk_policy\") "
         f'FROM "{run_table}" r JOIN "{tenant_table}" t ON t."id" = r."tenant_id" '

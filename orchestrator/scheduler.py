@@ -220,11 +220,14 @@ def _check_gate(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> gate
     return gate.check_before_dispatch(node=node)
 
 
-def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], now: datetime) -> int:
-    """Claim, inside the completing transaction, the successors it just made READY (``rows``: id, type, config; the
-    rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs are claimed
-    here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for a tick
-    (control nodes, approvals, workspaces, or all of them when ``SCHEDULER_ENABLED`` is false)."""
+def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
+    """Claim, inside the completing transaction, the successors it just made READY (``rows``: the ``NodeRef``
+    columns; the rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs
+    are claimed here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for
+    a tick (control nodes, approvals, workspaces, or all of them when ``SCHEDULER_ENABLED`` is false).
+
+    In a worker continuing in-process (``offer_prestart``), the first claimed attempt is created already started
+    by that worker (owner, lease, timeout): it runs next without a start statement (``take_prestarted``)."""
     if not settings.SCHEDULER_ENABLED or run.get("workspace_id") is not None:
         return len(rows)
     from approvals.policy import classify, policy_for_tenant
@@ -244,13 +247,79 @@ def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], n
         )
         if assessment.requires_approval:
             continue
-        claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4()))
+        claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4(), row=row))
     if claims:
+        owner = getattr(_local, "prestart_owner", None)
+        if owner:
+            _local.prestart_owner = None  # one per completion
+            claims[0].owner = owner
         _create_attempts(claims, now)
+        if owner:
+            first = claims[0]
+            _local.prestarted[str(first.attempt_id)] = _prestarted_row(first, run_id, now)
         attempt_ids = [str(c.attempt_id) for c in claims]
         sender = getattr(_local, "dispatch", None) or _celery_dispatch
         transaction.on_commit(lambda: sender(attempt_ids))
     return len(rows) - len(claims)
+
+
+def _timeout_at(config: dict[str, Any], now: datetime) -> datetime | None:
+    timeout = config.get("timeout_seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout:
+        return None
+    return now + timedelta(seconds=float(timeout))
+
+
+def _prestart_lease(config: dict[str, Any], now: datetime) -> datetime:
+    lease = now + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+    timeout_at = _timeout_at(config, now)
+    return min(lease, timeout_at) if timeout_at is not None else lease
+
+
+def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
+    """What ``runner`` reads when it starts an attempt, for one created already started (same keys)."""
+    row = claim.row or {}
+    config = claim.node.config
+    attempts = int(row.get("attempts") or 0) + 1
+    return {
+        "input": config.get("action") or {},
+        "attempt": attempts,
+        "approval_id": "",
+        "fencing_token": None,
+        "timeout_at": _timeout_at(config, now),
+        "run__workspace_id": None,
+        "node__id": claim.node.pk,
+        "node__run_id": run_id,
+        "node__key": row.get("key", ""),
+        "node__type": row.get("type", NodeType.TASK),
+        "node__successors": row.get("successors") or [],
+        "node__config": config,
+        "node__continue_on_failure": bool(row.get("continue_on_failure")),
+        "node__attempts": attempts,
+        "node__retry_base": int(row.get("retry_base") or 0),
+    }
+
+
+@contextmanager
+def offer_prestart(owner: str) -> Iterator[None]:
+    """Within this block, the next completion may create one successor attempt already started by ``owner``."""
+    _local.prestart_owner = owner
+    if not hasattr(_local, "prestarted"):
+        _local.prestarted = {}
+    try:
+        yield
+    finally:
+        _local.prestart_owner = None
+
+
+def take_prestarted(node_run_id: str) -> dict[str, Any] | None:
+    """The row of an attempt this thread created already started (see ``claim_ready_successors``), once."""
+    prestarted = getattr(_local, "prestarted", None)
+    return prestarted.pop(node_run_id, None) if prestarted else None
+
+
+def prestarted_ids() -> list[str]:
+    return list(getattr(_local, "prestarted", None) or ())
 
 
 @dataclass
@@ -261,6 +330,8 @@ class Claim:
     attempt_id: uuid.UUID
     approval_id: str = ""
     fencing_token: int | None = None
+    owner: str = ""  # set: the attempt is created already started by this worker (in-process continuation)
+    row: dict[str, Any] | None = None
 
 
 def _create_attempts(claims: list[Claim], now: datetime) -> None:
@@ -271,24 +342,30 @@ def _create_attempts(claims: list[Claim], now: datetime) -> None:
     if connection.vendor == "postgresql":
         node_table = WorkflowNode._meta.db_table
         run_table = WorkflowNodeRun._meta.db_table
-        values = ", ".join(["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint)"] * len(claims))
+        values = ", ".join(
+            ["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint, %s, %s::timestamptz, %s::timestamptz)"] * len(claims)
+        )
         params: list[Any] = []
         for c in claims:
             action = json.dumps(c.node.config.get("action") or {})
-            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token]
-        params += [now, now, NodeStatus.READY.value, NodeRunStatus.RUNNING.value, lease, now]
-        # Only our table names are interpolated; every value is a parameter.
+            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token, c.owner]
+            params += [_prestart_lease(c.node.config, now) if c.owner else lease, _timeout_at(c.node.config, now)]
+        params += [now, now, NodeStatus.READY.value, NodeRunStatus.RUNNING.value, now]
+        # Only our table names are interpolated; every value is a parameter. A pre-started attempt (``owner`` set)
+        # carries its lease and timeout; a dispatched one gets them when a worker starts it.
         sql = (
-            f"WITH c(node_id, attempt_id, input, approval_id, fencing_token) AS (VALUES {values}), "  # noqa: S608
+            "WITH c(node_id, attempt_id, input, approval_id, fencing_token, owner, lease, timeout_at) "  # noqa: S608
+            f"AS (VALUES {values}), "
             f'u AS (UPDATE "{node_table}" n SET "status" = \'RUNNING\', "attempts" = n."attempts" + 1, '
             f'"not_before" = NULL, "started_at" = COALESCE(n."started_at", %s), "updated_at" = %s '
             f'FROM c WHERE n."id" = c.node_id AND n."status" = %s '
-            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token) '
+            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token, '
+            f"c.owner, c.lease, c.timeout_at) "
             f'INSERT INTO "{run_table}" ("id", "node_id", "run_id", "attempt", "status", "input", "output", "error", '
             f'"lease_owner", "lease_expires_at", "fencing_token", "timeout_at", "approval_id", "external_task_id", '
             f'"last_polled_at", "started_at", "finished_at") '
-            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', '', %s, u.fencing_token, NULL, "
-            f"u.approval_id, '', NULL, %s, NULL FROM u"
+            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', u.owner, u.lease, "
+            f"u.fencing_token, CASE WHEN u.owner <> '' THEN u.timeout_at END, u.approval_id, '', NULL, %s, NULL FROM u"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

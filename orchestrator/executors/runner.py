@@ -194,9 +194,12 @@ def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
 def execute(node_run_id: str) -> str:
     """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
     ``duplicate``, ``missing``, ``refused``), for logs and tests."""
+    from orchestrator import scheduler
+
     remote = settings.EXECUTOR_BACKEND == "task_controller"
     owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
-    row = _start(node_run_id, owner, remote)
+    # An attempt this worker created already started (in-process continuation) needs no start statement.
+    row = scheduler.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
     if isinstance(row, str):
         return row
     node = runs.NodeRef.from_values(row, prefix="node__")
@@ -318,16 +321,28 @@ def execute_in_worker(node_run_id: str) -> str:
     outcome = ""
     current: str | None = node_run_id
     steps = 0
+    local = settings.EXECUTOR_BACKEND != "task_controller"
     with scheduler.inline_wakeups(dispatch=claimed.extend):
         while current is not None:
-            outcome = execute(current)
+            # Offer the next completion to create its first successor already started by us, unless this is the
+            # last step of the continuation (then everything new goes to the queue).
+            last_step = steps + 1 >= MAX_CONTINUATIONS or time.monotonic() > deadline
+            if local and not last_step:
+                with scheduler.offer_prestart(worker_identity()):
+                    outcome = execute(current)
+            else:
+                outcome = execute(current)
             steps += 1
             if not claimed:
                 break
-            current, rest = claimed[0], claimed[1:]
+            # An attempt created already started by this worker must run here (no message exists for it).
+            prestarted = [i for i in claimed if i in scheduler.prestarted_ids()]
+            following = prestarted[0] if prestarted else claimed[0]
+            rest = [i for i in claimed if i != following]
             claimed.clear()
-            if steps >= MAX_CONTINUATIONS or time.monotonic() > deadline:
-                rest, current = [current, *rest], None
+            current = following
+            if not prestarted and (steps >= MAX_CONTINUATIONS or time.monotonic() > deadline):
+                rest, current = [following, *rest], None
             if rest:
                 scheduler.dispatch_to_executors(rest)
     return outcome

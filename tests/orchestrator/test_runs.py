@@ -606,3 +606,36 @@ def test_worker_continues_with_one_successor_and_hands_out_the_rest(monkeypatch)
     runner.execute_in_worker(sent[0])  # the other worker: runs its branch, then the join in-process
     run.refresh_from_db()
     assert run.status == "COMPLETED"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_worker_continues_with_a_prestarted_successor_exactly_once(monkeypatch) -> None:
+    """A worker that completes a node claims its successors in the same transaction; the first one is created
+    already started by that worker and runs next in-process (no message), the others go to the queue."""
+    tenant = TenantFactory()
+    sent: list[str] = []
+    monkeypatch.setattr(scheduler, "dispatch_to_executors", sent.extend)
+    run = runs.create_run(
+        tenant=tenant,
+        definition=definition(
+            task("a"), task("b", depends_on=["a"]), task("c1", depends_on=["b"]), task("c2", depends_on=["b"])
+        ),
+    )
+    runs.start_run(run=run)
+    scheduler.tick(dispatch=lambda ids: None)
+    first = WorkflowNodeRun.objects.get(run=run, node__key="a")
+    assert runner.execute_in_worker(str(first.pk)) == "completed"
+    attempts = {a.node.key: a for a in WorkflowNodeRun.objects.filter(run=run).select_related("node")}
+    # a, b and one of c1/c2 ran here; the other c was handed to the executor queue, not started.
+    assert len(sent) == 1
+    queued = WorkflowNodeRun.objects.get(pk=sent[0])
+    assert queued.lease_owner == "" and queued.status == "RUNNING"
+    ran_here = [a for a in attempts.values() if a.status == "COMPLETED"]
+    assert len(ran_here) == 3
+    assert {a.lease_owner for a in ran_here} == {runner.worker_identity()}
+    assert all(a.attempt == 1 for a in attempts.values())
+    assert runner.execute(str(ran_here[1].pk)) == "duplicate"  # a prestarted attempt cannot be taken twice
+    assert runner.execute(sent[0]) == "completed"
+    run.refresh_from_db()
+    assert run.status == "COMPLETED"
