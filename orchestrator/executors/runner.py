@@ -3,7 +3,7 @@
 1. **Start** is a compare-and-set on the attempt (``RUNNING`` and no lease owner yet → owned by this worker with a
    lease). A duplicate delivery of the same message, or a stale one for an attempt already reaped or cancelled,
    finds nothing to take and returns: the tool runs at most once per attempt.
-2. **Run**: the local tool with a heartbeat thread renewing the lease (and noticing cancellation), or a dispatch
+2. **Run**: the local tool with the process's lease keeper renewing the lease (and noticing cancellation), or a dispatch
    to the task controller, whose report arrives later by callback or poll.
 3. **Finish**: ``complete_node_run`` / ``fail_node_run`` with the lease owner in the WHERE, so a worker whose lease
    was reaped cannot overwrite the retry's result.
@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -46,56 +47,84 @@ def _jsonable(output: Any) -> Any:
     return json.loads(text)
 
 
-class Heartbeat(threading.Thread):
-    """Renews the attempt's lease every ``interval`` seconds (never past ``timeout_at``), and the workspace lease
-    of an attempt in a workspace; when a renewal finds the attempt (or the workspace lock) no longer ours
-    (cancelled, reaped, taken over), sets ``cancelled`` so the tool can stop."""
+@dataclass
+class _Lease:
+    owner: str
+    timeout_at: Any
+    cancelled: threading.Event
+    workspace: tuple[Any, int] | None  # (workspace_id, lease_seconds)
+    interval: float
+    due: float  # time.monotonic() of the next renewal
 
-    def __init__(
-        self,
-        node_run_id: str,
-        owner: str,
-        timeout_at: Any,
-        cancelled: threading.Event,
-        workspace: tuple[Any, int] | None = None,
+
+class LeaseKeeper:
+    """One thread per worker process renews the leases of the attempts it runs (registering an attempt is a dict
+    insert, not a thread start: most attempts end before their first renewal). Every ``interval`` an attempt's
+    lease is renewed (never past ``timeout_at``), and its workspace lease with it; when a renewal finds the attempt
+    (or the workspace lock) no longer ours (cancelled, reaped, taken over), its ``cancelled`` event is set so the
+    tool can stop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._leases: dict[str, _Lease] = {}
+        self._pid = 0
+        self._thread: threading.Thread | None = None
+
+    def register(
+        self, node_run_id: str, owner: str, timeout_at: Any, cancelled: threading.Event, workspace: Any = None
     ) -> None:
-        super().__init__(name=f"heartbeat-{node_run_id}", daemon=True)
-        self.node_run_id = node_run_id
-        self.owner = owner
-        self.timeout_at = timeout_at
-        self.cancelled = cancelled
-        self.workspace = workspace  # (workspace_id, lease_seconds)
-        self.lease = settings.NODE_LEASE_SECONDS
-        self.interval = max(0.2, min(self.lease / 3, 5.0))
+        interval = max(0.2, min(settings.NODE_LEASE_SECONDS / 3, 5.0))
         if workspace is not None:
-            self.interval = max(0.2, min(self.interval, workspace[1] / 3))
-        self._stop_event = threading.Event()
+            interval = max(0.2, min(interval, workspace[1] / 3))
+        lease = _Lease(owner, timeout_at, cancelled, workspace, interval, time.monotonic() + interval)
+        with self._lock:
+            self._leases[node_run_id] = lease
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # Started lazily in the process that runs attempts (a forked Celery child has no thread yet).
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+                self._thread.start()
+        self._wakeup.set()
 
-    def run(self) -> None:
-        used_db = False
+    def unregister(self, node_run_id: str) -> None:
+        with self._lock:
+            self._leases.pop(node_run_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [(i, lease) for i, lease in self._leases.items() if lease.due <= now]
+                upcoming = min((lease.due for lease in self._leases.values()), default=now + 5.0)
+            for node_run_id, lease in due:
+                self._renew(node_run_id, lease)
+                lease.due = time.monotonic() + lease.interval
+            if not due:
+                self._wakeup.wait(max(0.05, upcoming - time.monotonic()))
+                self._wakeup.clear()
+            else:
+                connection.close()  # do not hold a connection between rounds
+
+    def _renew(self, node_run_id: str, lease: _Lease) -> None:
         try:
-            while not self._stop_event.wait(self.interval):
-                used_db = True
-                until = timezone.now() + timedelta(seconds=self.lease)
-                if self.timeout_at is not None:
-                    until = min(until, self.timeout_at)
-                renewed = WorkflowNodeRun.objects.filter(
-                    pk=self.node_run_id, status=NodeRunStatus.RUNNING, lease_owner=self.owner
-                ).update(lease_expires_at=until)
-                if renewed and self.workspace is not None:
-                    renewed = renew_workspace_lease(self.node_run_id, *self.workspace)
-                if not renewed:
-                    self.cancelled.set()
-                    return
+            until = timezone.now() + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+            if lease.timeout_at is not None:
+                until = min(until, lease.timeout_at)
+            renewed = WorkflowNodeRun.objects.filter(
+                pk=node_run_id, status=NodeRunStatus.RUNNING, lease_owner=lease.owner
+            ).update(lease_expires_at=until)
+            if renewed and lease.workspace is not None:
+                renewed = renew_workspace_lease(node_run_id, *lease.workspace)
         except Exception:
-            logger.warning("lease heartbeat for %s failed", self.node_run_id, exc_info=True)
-        finally:
-            if used_db:
-                connection.close()
+            logger.warning("lease heartbeat for %s failed", node_run_id, exc_info=True)
+            return
+        if not renewed:
+            lease.cancelled.set()
+            self.unregister(node_run_id)
 
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+
+lease_keeper = LeaseKeeper()
 
 
 def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: int) -> bool:
@@ -252,8 +281,7 @@ def _run_local(
                 node=node,
             )
             return "failed"
-    heartbeat = Heartbeat(str(node_run_id), owner, timeout_at, ctx.cancelled, workspace)
-    heartbeat.start()
+    lease_keeper.register(str(node_run_id), owner, timeout_at, ctx.cancelled, workspace)
     began = time.perf_counter()
     output: Any = None
     error = ""
@@ -267,7 +295,7 @@ def _run_local(
         logger.exception("tool %s raised", action.get("tool"))
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
-        heartbeat.stop()
+        lease_keeper.unregister(str(node_run_id))
     metrics.workflow_node_duration_seconds.labels(type=node.type).observe(time.perf_counter() - began)
     if approval_id:
         gate.record_execution_result(
