@@ -56,7 +56,7 @@ def execute_node_runs(node_run_ids: list[str]) -> list[str]:
     """Run several attempts one after the other (a fan-out's batch); each is exactly-once on its own."""
     from orchestrator.executors import runner
 
-    return [runner.execute_in_worker(node_run_id) for node_run_id in node_run_ids]
+    return runner.execute_batch(node_run_ids)
 
 
 @shared_task(name="orchestrator.tasks.reap_expired_leases", queue="scheduler", ignore_result=True)

@@ -138,9 +138,10 @@ def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: in
 ATTEMPT_FIELDS = ("status", "lease_owner", "input", "attempt", "approval_id", "fencing_token", "timeout_at")
 
 
-def _start_in_one_statement(node_run_id: str, owner: str, remote: bool, now: Any) -> dict[str, Any] | None:
+def _start_in_one_statement(node_run_ids: list[str], owner: str, remote: bool, now: Any) -> dict[str, dict[str, Any]]:
     """PostgreSQL: the start compare-and-set (RUNNING, no owner yet → ours, with a lease and the timeout from the
-    node's config) and the read of everything the attempt needs, in one statement. None when not ours to take."""
+    node's config) and the read of everything the attempts need, in one statement for any number of attempts.
+    Returns the rows of the attempts taken, by id (the others were not ours to take)."""
     attempt_table = WorkflowNodeRun._meta.db_table
     node_table = WorkflowNode._meta.db_table
     run_table = WorkflowRun._meta.db_table
@@ -157,8 +158,9 @@ def _start_in_one_statement(node_run_id: str, owner: str, remote: bool, now: Any
         f'"external_task_id" = CASE WHEN %(remote)s THEN a."id"::text ELSE \'\' END, '
         f'"last_polled_at" = CASE WHEN %(remote)s THEN %(now)s::timestamptz END '
         f'FROM "{node_table}" n JOIN "{run_table}" r ON r."id" = n."run_id" '
-        f'WHERE a."id" = %(id)s AND n."id" = a."node_id" AND a."status" = %(running)s AND a."lease_owner" = \'\' '
-        f'RETURNING a."input", a."attempt", a."approval_id", a."fencing_token", a."timeout_at", '
+        f'WHERE a."id" = ANY(%(ids)s::uuid[]) AND n."id" = a."node_id" AND a."status" = %(running)s '
+        f"AND a.\"lease_owner\" = '' "
+        f'RETURNING a."id"::text AS "id", a."input", a."attempt", a."approval_id", a."fencing_token", a."timeout_at", '
         f'r."workspace_id" AS "run__workspace_id", n."run_id" AS "node__run_id", {node_columns}'
     )
     params = {
@@ -166,26 +168,25 @@ def _start_in_one_statement(node_run_id: str, owner: str, remote: bool, now: Any
         "now": now,
         "lease": now + timedelta(seconds=settings.NODE_LEASE_SECONDS),
         "remote": remote,
-        "id": node_run_id,
+        "ids": [str(i) for i in node_run_ids],
         "running": NodeRunStatus.RUNNING.value,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        found = cursor.fetchone()
-        if found is None:
-            return None
-        row = {column.name: value for column, value in zip(cursor.description, found, strict=True)}
-    for name in ("input", "node__config", "node__successors"):
-        if isinstance(row[name], str):
-            row[name] = json.loads(row[name])
-    return row
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, found, strict=True)) for found in cursor.fetchall()]
+    for row in rows:
+        for name in ("input", "node__config", "node__successors"):
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+    return {row["id"]: row for row in rows}
 
 
 def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
     """Take the attempt: its row (with its node's columns) or why not (``missing``, ``duplicate``)."""
     now = timezone.now()
     if connection.vendor == "postgresql":
-        row = _start_in_one_statement(node_run_id, owner, remote, now)
+        row = _start_in_one_statement([node_run_id], owner, remote, now).get(str(node_run_id))
         if row is not None:
             return row
         return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
@@ -220,7 +221,7 @@ def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
     return values
 
 
-def execute(node_run_id: str) -> str:
+def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
     ``duplicate``, ``missing``, ``refused``), for logs and tests."""
     from orchestrator import scheduler
@@ -228,9 +229,10 @@ def execute(node_run_id: str) -> str:
     remote = settings.EXECUTOR_BACKEND == "task_controller"
     owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
     # An attempt this worker created already started (in-process continuation) needs no start statement.
-    row = scheduler.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
-    if isinstance(row, str):
-        return row
+    started = row or scheduler.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
+    if isinstance(started, str):
+        return started
+    row = started
     node = runs.NodeRef.from_values(row, prefix="node__")
     timeout_at = row["timeout_at"]
     action = row["input"] or {}
@@ -335,7 +337,33 @@ MAX_CONTINUATIONS = 100
 MAX_CONTINUATION_SECONDS = 5.0
 
 
-def execute_in_worker(node_run_id: str) -> str:
+def execute_batch(node_run_ids: list[str]) -> list[str]:
+    """Run several attempts (one executor message of a fan-out) one after the other. On PostgreSQL with the local
+    executor they are all taken in one statement and their leases kept alive by the lease keeper while they wait
+    their turn; each then runs (and continues in-process) as ``execute_in_worker`` does."""
+    if connection.vendor != "postgresql" or settings.EXECUTOR_BACKEND == "task_controller" or len(node_run_ids) < 2:
+        return [execute_in_worker(node_run_id) for node_run_id in node_run_ids]
+    close_old_connections()
+    owner = worker_identity()
+    rows = _start_in_one_statement(node_run_ids, owner, False, timezone.now())
+    waiting = {node_run_id: threading.Event() for node_run_id in rows}
+    for node_run_id, taken in rows.items():
+        lease_keeper.register(node_run_id, owner, taken["timeout_at"], waiting[node_run_id])
+    outcomes = []
+    for node_run_id in node_run_ids:
+        row = rows.get(str(node_run_id))
+        if row is None:
+            outcomes.append("duplicate")
+            continue
+        if waiting[str(node_run_id)].is_set():  # reaped or cancelled while it waited its turn
+            lease_keeper.unregister(str(node_run_id))
+            outcomes.append("lost")
+            continue
+        outcomes.append(execute_in_worker(str(node_run_id), row=row))
+    return outcomes
+
+
+def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     """The Celery entry point. Successors this attempt makes READY are claimed right after commit (in-process
     tick); this worker keeps **one** of the new attempts and runs it next (no broker round trip between a node and
     its successor), and hands the others to the executor queue for other workers. The continuation is bounded
@@ -357,9 +385,10 @@ def execute_in_worker(node_run_id: str) -> str:
             last_step = steps + 1 >= MAX_CONTINUATIONS or time.monotonic() > deadline
             if local and not last_step:
                 with scheduler.offer_prestart(worker_identity()):
-                    outcome = execute(current)
+                    outcome = execute(current, row)
             else:
-                outcome = execute(current)
+                outcome = execute(current, row)
+            row = None
             steps += 1
             if not claimed:
                 break

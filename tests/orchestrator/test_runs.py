@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -637,5 +638,29 @@ def test_worker_continues_with_a_prestarted_successor_exactly_once(monkeypatch) 
     assert all(a.attempt == 1 for a in attempts.values())
     assert runner.execute(str(ran_here[1].pk)) == "duplicate"  # a prestarted attempt cannot be taken twice
     assert runner.execute(sent[0]) == "completed"
+    run.refresh_from_db()
+    assert run.status == "COMPLETED"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_message_takes_its_attempts_in_one_statement_and_runs_each_once(monkeypatch) -> None:
+    tenant = TenantFactory()
+    monkeypatch.setattr(scheduler, "dispatch_to_executors", lambda ids: None)
+    run = runs.create_run(tenant=tenant, definition=definition(*[task(f"t{i}") for i in range(5)]))
+    runs.start_run(run=run)
+    scheduler.tick(batch_size=10, dispatch=lambda ids: None)
+    ids = [str(i) for i in WorkflowNodeRun.objects.filter(run=run).values_list("id", flat=True)]
+    taken_elsewhere = ids[0]
+    assert runner.execute(taken_elsewhere) == "completed"
+    from django.db import connection as db
+
+    with CaptureQueriesContext(db) as queries:
+        outcomes = runner.execute_batch(ids)
+    assert outcomes[0] == "duplicate"
+    assert outcomes[1:] == ["completed"] * 4
+    starts = [q for q in queries.captured_queries if 'SET "lease_owner"' in q["sql"]]
+    assert len(starts) == 1
+    assert runner.execute_batch(ids) == ["duplicate"] * 5
     run.refresh_from_db()
     assert run.status == "COMPLETED"
