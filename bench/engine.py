@@ -8,7 +8,8 @@
 2. Engine, twice (wide: root → 48 parallel → join; chain: 50 in a line): 200 workflows × 50 no-op TASK nodes are
    created, then all started; nodes/s from the first start until every run is COMPLETED, through the real
    scheduler (wake on commit, SKIP LOCKED claims) and a Celery worker (2 processes, queues scheduler + executor).
-3. Chain step latency: predecessor ``finished_at`` → successor attempt started by the executor (p50, p99).
+3. Chain step latency: predecessor node ``finished_at`` → successor node ``finished_at`` (the whole hop with a
+   no-op tool; p50, p99).
 4. SQL statements per node: every statement the worker processes execute (counted by a Django execute wrapper
    installed by this module, loaded into the worker with ``-I bench.engine``), divided by the nodes run.
 
@@ -203,22 +204,20 @@ def engine_run(kind: str, workflows: int, size: int, data_dir: Path) -> dict[str
         .count(),
     }
     if kind == "chain":
-        finished = dict(WorkflowNode.objects.filter(run_id__in=ids).values_list("id", "finished_at"))
-        by_key = {
-            (run_id, key): node_id
-            for node_id, run_id, key in WorkflowNode.objects.filter(run_id__in=ids).values_list("id", "run_id", "key")
+        # Step = predecessor finished → successor finished: the whole hop (commit, claim, start, the no-op tool and
+        # the completion), so it does not depend on when an attempt's ``started_at`` is stamped (an attempt the
+        # worker creates already started is stamped at claim time).
+        finished = {
+            (run_id, key): at
+            for run_id, key, at in WorkflowNode.objects.filter(run_id__in=ids).values_list(
+                "run_id", "key", "finished_at"
+            )
         }
-        latencies = []
-        node_keys = dict(WorkflowNode.objects.filter(run_id__in=ids).values_list("id", "key"))
-        for node_id, run_id, started in WorkflowNodeRun.objects.filter(run_id__in=ids).values_list(
-            "node_id", "run_id", "started_at"
-        ):
-            index = int(node_keys[node_id][1:])
-            if index == 0:
-                continue
-            previous = finished[by_key[(run_id, f"n{index - 1}")]]
-            latencies.append((started - previous).total_seconds() * 1000)
-        latencies.sort()
+        latencies = sorted(
+            (at - finished[(run_id, f"n{int(key[1:]) - 1}")]).total_seconds() * 1000
+            for (run_id, key), at in finished.items()
+            if key != "n0"
+        )
         result["step_p50_ms"] = round(statistics.median(latencies), 2)
         result["step_p99_ms"] = round(latencies[int(len(latencies) * 0.99) - 1], 2)
     return result

@@ -318,16 +318,19 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
             done = _complete_in_one_statement(node_run_id, output, owner, now)
             if done is None:
                 return False
-            node_id, run_id, node_type, fencing_token, still_pending, ready = done
-            if fencing_token is not None:
-                release_workspace(node_run_id=node_run_id, run_id=run_id, now=now)
-            if node_id is None:  # the node was no longer RUNNING (cancelled meanwhile): only the attempt moved
+            if done.fencing_token is not None:
+                release_workspace(node_run_id=node_run_id, run_id=done.run_id, now=now)
+            if done.node_id is None:  # the node was no longer RUNNING (cancelled meanwhile): only the attempt moved
                 return True
-            metrics.workflow_nodes_total.labels(type=node_type, status=NodeStatus.COMPLETED).inc()
-            if ready:
+            metrics.workflow_nodes_total.labels(type=done.node_type, status=NodeStatus.COMPLETED).inc()
+            # Successors it made READY are claimed right here (their rows are locked by this transaction); what
+            # cannot be claimed this way (control nodes, approvals, workspaces) is left to a scheduler tick.
+            if done.ready and scheduler.claim_ready_successors(
+                rows=done.ready_rows, run=done.run_info, run_id=done.run_id, now=now
+            ):
                 scheduler.wake()
-            if not still_pending:
-                _maybe_finish_run(run_id, now)
+            if not done.still_pending:
+                _maybe_finish_run(done.run_id, now)
             return True
         finished = _finish_attempt(
             node_run_id, NodeRunStatus.COMPLETED, now, output=output, owner=owner, expired_before=None
@@ -346,9 +349,21 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
     return True
 
 
-def _complete_in_one_statement(
-    node_run_id: Any, output: Any, owner: str | None, now: datetime
-) -> tuple[Any, Any, str, int | None, int, int] | None:
+@dataclass(frozen=True)
+class Completed:
+    """What the one-statement completion did (PostgreSQL)."""
+
+    node_id: Any  # None when the node had already left RUNNING
+    run_id: Any
+    node_type: str
+    fencing_token: int | None
+    still_pending: int  # successors that were PENDING (advanced or not): the run cannot be over
+    ready: int  # successors made READY
+    ready_rows: list[dict[str, Any]]  # their id, type, config and the other ``NodeRef`` columns
+    run_info: dict[str, Any]  # workspace_id and the tenant's risk_policy (when some became READY)
+
+
+def _complete_in_one_statement(node_run_id: Any, output: Any, owner: str | None, now: datetime) -> Completed | None:
     """PostgreSQL: attempt → COMPLETED, node → COMPLETED, successors' pending count decremented (READY at zero),
     as one statement. Returns None when the attempt was not RUNNING (or not ``owner``'s), else ``(node_id,
     run_id, node_type, fencing_token, successors_still_pending, successors_made_ready)`` with ``node_id`` None
@@ -356,6 +371,8 @@ def _complete_in_one_statement(
     re-evaluate it (READ COMMITTED), so the count stays exact."""
     attempt_table = WorkflowNodeRun._meta.db_table
     node_table = WorkflowNode._meta.db_table
+    run_table = WorkflowRun._meta.db_table
+    tenant_table = Tenant._meta.db_table
     output_json = json.dumps(output)
     owner_clause = 'AND "lease_owner" = %s ' if owner is not None else ""
     # Only our table names and a fixed clause are interpolated; every value is a parameter.
@@ -369,21 +386,43 @@ def _complete_in_one_statement(
         f's AS (UPDATE "{node_table}" y SET "pending_dependencies" = y."pending_dependencies" - 1, '
         f'"status" = CASE WHEN y."pending_dependencies" <= 1 THEN %s ELSE y."status" END, "updated_at" = %s '
         f'FROM n, jsonb_array_elements_text(n."successors") AS succ(key) '
-        f'WHERE y."run_id" = n."run_id" AND y."key" = succ.key AND y."status" = %s RETURNING y."status") '
+        f'WHERE y."run_id" = n."run_id" AND y."key" = succ.key AND y."status" = %s '
+        f'RETURNING y."id", y."type", y."status", y."config", y."key", y."successors", y."continue_on_failure", '
+        f'y."attempts", y."retry_base") '
         f'SELECT n."id", n."run_id", n."type", a."fencing_token", '
-        f'(SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE s."status" = %s) FROM a LEFT JOIN n ON true'
+        f'(SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE s."status" = %s), '
+        # The successors this made READY, and what claiming them needs: the worker claims them in this transaction.
+        f"(SELECT json_agg(json_build_object('id', s.\"id\", 'type', s.\"type\", 'config', s.\"config\", "
+        f"'key', s.\"key\", 'successors', s.\"successors\", 'continue_on_failure', s.\"continue_on_failure\", "
+        f"'attempts', s.\"attempts\", 'retry_base', s.\"retry_base\")) "
+        f'FROM s WHERE s."status" = %s), '
+        f"(SELECT json_build_object('workspace_id', r.\"workspace_id\", 'risk_policy', t.\"risk_policy\") "
+        f'FROM "{run_table}" r JOIN "{tenant_table}" t ON t."id" = r."tenant_id" '
+        f'WHERE r."id" = n."run_id" AND EXISTS (SELECT 1 FROM s WHERE s."status" = %s)) '
+        f"FROM a LEFT JOIN n ON true"
     )
     params: list[Any] = [NodeRunStatus.COMPLETED.value, output_json, now, node_run_id, NodeRunStatus.RUNNING.value]
     if owner is not None:
         params.append(owner)
     params += [NodeStatus.COMPLETED.value, output_json, now, now, NodeStatus.RUNNING.value]
-    params += [NodeStatus.READY.value, now, NodeStatus.PENDING.value, NodeStatus.READY.value]
+    params += [NodeStatus.READY.value, now, NodeStatus.PENDING.value]
+    params += [NodeStatus.READY.value, NodeStatus.READY.value, NodeStatus.READY.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    return row[0], row[1], row[2], row[3], int(row[4] or 0), int(row[5] or 0)
+    ready_rows, run_info = (json.loads(v) if isinstance(v, str) else v for v in row[6:8])
+    return Completed(
+        node_id=row[0],
+        run_id=row[1],
+        node_type=row[2],
+        fencing_token=row[3],
+        still_pending=int(row[4] or 0),
+        ready=int(row[5] or 0),
+        ready_rows=ready_rows or [],
+        run_info=run_info or {},
+    )
 
 
 def _finish_attempt(

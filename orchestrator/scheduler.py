@@ -92,12 +92,25 @@ def _enqueue_tick(countdown: float | None = None) -> None:
         logger.warning("could not enqueue a scheduler tick; the periodic tick will pick the work up", exc_info=True)
 
 
-def dispatch_to_executors(node_run_ids: list[str]) -> None:
-    """One ``execute_node_run`` message per attempt on the ``executor`` queue."""
-    from orchestrator.tasks import execute_node_run
+EXECUTOR_MESSAGE_BATCH = 8
 
-    for node_run_id in node_run_ids:
-        execute_node_run.apply_async(args=[node_run_id], queue="executor")
+
+def dispatch_to_executors(node_run_ids: list[str]) -> None:
+    """Send the attempts to the ``executor`` queue: one ``execute_node_run`` message for a single attempt, else
+    ``execute_node_runs`` messages of up to ``EXECUTOR_MESSAGE_BATCH`` attempts (fewer broker round trips for a
+    fan-out, still spread over the workers), published over one broker connection."""
+    from orchestrator.celery import app
+    from orchestrator.tasks import execute_node_run, execute_node_runs
+
+    if not node_run_ids:
+        return
+    if len(node_run_ids) == 1:
+        execute_node_run.apply_async(args=[node_run_ids[0]], queue="executor")
+        return
+    with app.producer_or_acquire() as producer:
+        for start in range(0, len(node_run_ids), EXECUTOR_MESSAGE_BATCH):
+            chunk = node_run_ids[start : start + EXECUTOR_MESSAGE_BATCH]
+            execute_node_runs.apply_async(args=[chunk], queue="executor", producer=producer)
 
 
 _celery_dispatch = dispatch_to_executors
@@ -135,6 +148,8 @@ RUN_FIELDS = (
     "run__started_at",
     "run__started_by",
     "run__created_by",
+    "run__tenant__id",
+    "run__tenant__risk_policy",
 )
 
 
@@ -153,12 +168,13 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
     now = timezone.now()
     with transaction.atomic():
         # The run comes along in the same statement (the gate and the workspace need it); only node rows are locked.
-        query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run")
+        query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run__tenant")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True, of=("self",))
         nodes = list(query.only(*CLAIM_FIELDS, *RUN_FIELDS)[:limit])
         to_dispatch: list[Claim] = []
         readiness: dict[Any, Any] = {}
+        policies: dict[Any, dict[str, Any]] = {}
         for node in nodes:
             if node.type != NodeType.TASK:
                 _handle_control_node(runs.NodeRef.from_node(node), node, now)
@@ -166,7 +182,7 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
             workspace_id = node.run.workspace_id
             if workspace_id is not None and not _workspace_ready(node, readiness, now):
                 continue
-            decision = gate.check_before_dispatch(node=node)
+            decision = _check_gate(node, policies)
             if not decision.proceed:
                 continue
             claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=decision.approval_id or "")
@@ -184,6 +200,128 @@ def tick(*, batch_size: int | None = None, dispatch: Dispatcher | None = None) -
     return len(nodes)
 
 
+def _check_gate(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> gate.GateResult:
+    """The approvals gate, with its first answer taken here: an action the tenant's risk policy does not send to
+    approval proceeds without a query (the policy came with the claim). Everything else (approval needed, an
+    approved request to execute) is the gate's decision, as before."""
+    from approvals.policy import classify, policy_for_tenant
+    from approvals.services import node_action
+
+    tenant = node.run.tenant
+    if tenant.pk not in policies:
+        policies[tenant.pk] = policy_for_tenant(tenant.risk_policy)
+    tool, params = node_action(node)
+    config = node.config if isinstance(node.config, dict) else {}
+    assessment = classify(
+        policies[tenant.pk], tool=tool, params=params, requires_approval=config.get("requires_approval", False)
+    )
+    if not assessment.requires_approval:
+        return gate.GateResult(proceed=True)
+    return gate.check_before_dispatch(node=node)
+
+
+def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
+    """Claim, inside the completing transaction, the successors it just made READY (``rows``: the ``NodeRef``
+    columns; the rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs
+    are claimed here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for
+    a tick (control nodes, approvals, workspaces, or all of them when ``SCHEDULER_ENABLED`` is false).
+
+    In a worker continuing in-process (``offer_prestart``), the first claimed attempt is created already started
+    by that worker (owner, lease, timeout): it runs next without a start statement (``take_prestarted``)."""
+    if not settings.SCHEDULER_ENABLED or run.get("workspace_id") is not None:
+        return len(rows)
+    from approvals.policy import classify, policy_for_tenant
+
+    policy = policy_for_tenant(run.get("risk_policy"))
+    claims: list[Claim] = []
+    for row in rows:
+        config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
+        if row.get("type") != NodeType.TASK:
+            continue
+        action: dict[str, Any] = config["action"] if isinstance(config.get("action"), dict) else {}
+        assessment = classify(
+            policy,
+            tool=action.get("tool"),
+            params=action.get("params", {}),
+            requires_approval=config.get("requires_approval", False),
+        )
+        if assessment.requires_approval:
+            continue
+        claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4(), row=row))
+    if claims:
+        owner = getattr(_local, "prestart_owner", None)
+        if owner:
+            _local.prestart_owner = None  # one per completion
+            claims[0].owner = owner
+        _create_attempts(claims, now)
+        if owner:
+            first = claims[0]
+            _local.prestarted[str(first.attempt_id)] = _prestarted_row(first, run_id, now)
+        attempt_ids = [str(c.attempt_id) for c in claims]
+        sender = getattr(_local, "dispatch", None) or _celery_dispatch
+        transaction.on_commit(lambda: sender(attempt_ids))
+    return len(rows) - len(claims)
+
+
+def _timeout_at(config: dict[str, Any], now: datetime) -> datetime | None:
+    timeout = config.get("timeout_seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout:
+        return None
+    return now + timedelta(seconds=float(timeout))
+
+
+def _prestart_lease(config: dict[str, Any], now: datetime) -> datetime:
+    lease = now + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+    timeout_at = _timeout_at(config, now)
+    return min(lease, timeout_at) if timeout_at is not None else lease
+
+
+def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
+    """What ``runner`` reads when it starts an attempt, for one created already started (same keys)."""
+    row = claim.row or {}
+    config = claim.node.config
+    attempts = int(row.get("attempts") or 0) + 1
+    return {
+        "input": config.get("action") or {},
+        "attempt": attempts,
+        "approval_id": "",
+        "fencing_token": None,
+        "timeout_at": _timeout_at(config, now),
+        "run__workspace_id": None,
+        "node__id": claim.node.pk,
+        "node__run_id": run_id,
+        "node__key": row.get("key", ""),
+        "node__type": row.get("type", NodeType.TASK),
+        "node__successors": row.get("successors") or [],
+        "node__config": config,
+        "node__continue_on_failure": bool(row.get("continue_on_failure")),
+        "node__attempts": attempts,
+        "node__retry_base": int(row.get("retry_base") or 0),
+    }
+
+
+@contextmanager
+def offer_prestart(owner: str) -> Iterator[None]:
+    """Within this block, the next completion may create one successor attempt already started by ``owner``."""
+    _local.prestart_owner = owner
+    if not hasattr(_local, "prestarted"):
+        _local.prestarted = {}
+    try:
+        yield
+    finally:
+        _local.prestart_owner = None
+
+
+def take_prestarted(node_run_id: str) -> dict[str, Any] | None:
+    """The row of an attempt this thread created already started (see ``claim_ready_successors``), once."""
+    prestarted = getattr(_local, "prestarted", None)
+    return prestarted.pop(node_run_id, None) if prestarted else None
+
+
+def prestarted_ids() -> list[str]:
+    return list(getattr(_local, "prestarted", None) or ())
+
+
 @dataclass
 class Claim:
     """A READY TASK node this tick dispatches: its new attempt's id, approval and workspace fencing token."""
@@ -192,6 +330,8 @@ class Claim:
     attempt_id: uuid.UUID
     approval_id: str = ""
     fencing_token: int | None = None
+    owner: str = ""  # set: the attempt is created already started by this worker (in-process continuation)
+    row: dict[str, Any] | None = None
 
 
 def _create_attempts(claims: list[Claim], now: datetime) -> None:
@@ -202,24 +342,30 @@ def _create_attempts(claims: list[Claim], now: datetime) -> None:
     if connection.vendor == "postgresql":
         node_table = WorkflowNode._meta.db_table
         run_table = WorkflowNodeRun._meta.db_table
-        values = ", ".join(["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint)"] * len(claims))
+        values = ", ".join(
+            ["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint, %s, %s::timestamptz, %s::timestamptz)"] * len(claims)
+        )
         params: list[Any] = []
         for c in claims:
             action = json.dumps(c.node.config.get("action") or {})
-            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token]
-        params += [now, now, NodeStatus.READY.value, NodeRunStatus.RUNNING.value, lease, now]
-        # Only our table names are interpolated; every value is a parameter.
+            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token, c.owner]
+            params += [_prestart_lease(c.node.config, now) if c.owner else lease, _timeout_at(c.node.config, now)]
+        params += [now, now, NodeStatus.READY.value, NodeRunStatus.RUNNING.value, now]
+        # Only our table names are interpolated; every value is a parameter. A pre-started attempt (``owner`` set)
+        # carries its lease and timeout; a dispatched one gets them when a worker starts it.
         sql = (
-            f"WITH c(node_id, attempt_id, input, approval_id, fencing_token) AS (VALUES {values}), "  # noqa: S608
+            "WITH c(node_id, attempt_id, input, approval_id, fencing_token, owner, lease, timeout_at) "  # noqa: S608
+            f"AS (VALUES {values}), "
             f'u AS (UPDATE "{node_table}" n SET "status" = \'RUNNING\', "attempts" = n."attempts" + 1, '
             f'"not_before" = NULL, "started_at" = COALESCE(n."started_at", %s), "updated_at" = %s '
             f'FROM c WHERE n."id" = c.node_id AND n."status" = %s '
-            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token) '
+            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token, '
+            f"c.owner, c.lease, c.timeout_at) "
             f'INSERT INTO "{run_table}" ("id", "node_id", "run_id", "attempt", "status", "input", "output", "error", '
             f'"lease_owner", "lease_expires_at", "fencing_token", "timeout_at", "approval_id", "external_task_id", '
             f'"last_polled_at", "started_at", "finished_at") '
-            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', '', %s, u.fencing_token, NULL, "
-            f"u.approval_id, '', NULL, %s, NULL FROM u"
+            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', u.owner, u.lease, "
+            f"u.fencing_token, CASE WHEN u.owner <> '' THEN u.timeout_at END, u.approval_id, '', NULL, %s, NULL FROM u"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -287,8 +433,12 @@ def _workspace_ready(node: WorkflowNode, seen: dict[Any, Any], now: datetime) ->
 
 
 def workspace_lease_seconds(config: dict[str, Any]) -> int:
-    """The workspace lease of one attempt: a little longer than its timeout (renewed by the heartbeat)."""
-    timeout = config.get("timeout_seconds") or settings.NODE_LEASE_SECONDS
+    """The workspace lease of one attempt: a little longer than its timeout. Local attempts renew it from their
+    heartbeat, so without a timeout they start with one node lease; a task-controller attempt has no heartbeat
+    here, so without a timeout it gets the maximum (3600 s), released as soon as its result is reported."""
+    timeout = config.get("timeout_seconds")
+    if not timeout:
+        timeout = 3600 if settings.EXECUTOR_BACKEND == "task_controller" else settings.NODE_LEASE_SECONDS
     return int(min(3600, float(timeout) + 30))
 
 

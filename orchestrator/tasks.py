@@ -45,6 +45,20 @@ def execute_node_run(node_run_id: str) -> str:
     return runner.execute_in_worker(node_run_id)
 
 
+@shared_task(
+    name="orchestrator.tasks.execute_node_runs",
+    queue="executor",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def execute_node_runs(node_run_ids: list[str]) -> list[str]:
+    """Run several attempts one after the other (a fan-out's batch); each is exactly-once on its own."""
+    from orchestrator.executors import runner
+
+    return runner.execute_batch(node_run_ids)
+
+
 @shared_task(name="orchestrator.tasks.reap_expired_leases", queue="scheduler", ignore_result=True)
 def reap_expired_leases() -> int:
     """Retry or fail attempts whose lease expired (dead worker, lost message, timeout)."""

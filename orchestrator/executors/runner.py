@@ -3,7 +3,7 @@
 1. **Start** is a compare-and-set on the attempt (``RUNNING`` and no lease owner yet → owned by this worker with a
    lease). A duplicate delivery of the same message, or a stale one for an attempt already reaped or cancelled,
    finds nothing to take and returns: the tool runs at most once per attempt.
-2. **Run**: the local tool with a heartbeat thread renewing the lease (and noticing cancellation), or a dispatch
+2. **Run**: the local tool with the process's lease keeper renewing the lease (and noticing cancellation), or a dispatch
    to the task controller, whose report arrives later by callback or poll.
 3. **Finish**: ``complete_node_run`` / ``fail_node_run`` with the lease owner in the WHERE, so a worker whose lease
    was reaped cannot overwrite the retry's result.
@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from approvals import gate
 from orchestrator import metrics, runs
-from orchestrator.models import NodeRunStatus, WorkflowNodeRun
+from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 from . import registry, task_controller
 
@@ -46,56 +47,84 @@ def _jsonable(output: Any) -> Any:
     return json.loads(text)
 
 
-class Heartbeat(threading.Thread):
-    """Renews the attempt's lease every ``interval`` seconds (never past ``timeout_at``), and the workspace lease
-    of an attempt in a workspace; when a renewal finds the attempt (or the workspace lock) no longer ours
-    (cancelled, reaped, taken over), sets ``cancelled`` so the tool can stop."""
+@dataclass
+class _Lease:
+    owner: str
+    timeout_at: Any
+    cancelled: threading.Event
+    workspace: tuple[Any, int] | None  # (workspace_id, lease_seconds)
+    interval: float
+    due: float  # time.monotonic() of the next renewal
 
-    def __init__(
-        self,
-        node_run_id: str,
-        owner: str,
-        timeout_at: Any,
-        cancelled: threading.Event,
-        workspace: tuple[Any, int] | None = None,
+
+class LeaseKeeper:
+    """One thread per worker process renews the leases of the attempts it runs (registering an attempt is a dict
+    insert, not a thread start: most attempts end before their first renewal). Every ``interval`` an attempt's
+    lease is renewed (never past ``timeout_at``), and its workspace lease with it; when a renewal finds the attempt
+    (or the workspace lock) no longer ours (cancelled, reaped, taken over), its ``cancelled`` event is set so the
+    tool can stop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._leases: dict[str, _Lease] = {}
+        self._pid = 0
+        self._thread: threading.Thread | None = None
+
+    def register(
+        self, node_run_id: str, owner: str, timeout_at: Any, cancelled: threading.Event, workspace: Any = None
     ) -> None:
-        super().__init__(name=f"heartbeat-{node_run_id}", daemon=True)
-        self.node_run_id = node_run_id
-        self.owner = owner
-        self.timeout_at = timeout_at
-        self.cancelled = cancelled
-        self.workspace = workspace  # (workspace_id, lease_seconds)
-        self.lease = settings.NODE_LEASE_SECONDS
-        self.interval = max(0.2, min(self.lease / 3, 5.0))
+        interval = max(0.2, min(settings.NODE_LEASE_SECONDS / 3, 5.0))
         if workspace is not None:
-            self.interval = max(0.2, min(self.interval, workspace[1] / 3))
-        self._stop_event = threading.Event()
+            interval = max(0.2, min(interval, workspace[1] / 3))
+        lease = _Lease(owner, timeout_at, cancelled, workspace, interval, time.monotonic() + interval)
+        with self._lock:
+            self._leases[node_run_id] = lease
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # Started lazily in the process that runs attempts (a forked Celery child has no thread yet).
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+                self._thread.start()
+        self._wakeup.set()
 
-    def run(self) -> None:
-        used_db = False
+    def unregister(self, node_run_id: str) -> None:
+        with self._lock:
+            self._leases.pop(node_run_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [(i, lease) for i, lease in self._leases.items() if lease.due <= now]
+                upcoming = min((lease.due for lease in self._leases.values()), default=now + 5.0)
+            for node_run_id, lease in due:
+                self._renew(node_run_id, lease)
+                lease.due = time.monotonic() + lease.interval
+            if not due:
+                self._wakeup.wait(max(0.05, upcoming - time.monotonic()))
+                self._wakeup.clear()
+            else:
+                connection.close()  # do not hold a connection between rounds
+
+    def _renew(self, node_run_id: str, lease: _Lease) -> None:
         try:
-            while not self._stop_event.wait(self.interval):
-                used_db = True
-                until = timezone.now() + timedelta(seconds=self.lease)
-                if self.timeout_at is not None:
-                    until = min(until, self.timeout_at)
-                renewed = WorkflowNodeRun.objects.filter(
-                    pk=self.node_run_id, status=NodeRunStatus.RUNNING, lease_owner=self.owner
-                ).update(lease_expires_at=until)
-                if renewed and self.workspace is not None:
-                    renewed = renew_workspace_lease(self.node_run_id, *self.workspace)
-                if not renewed:
-                    self.cancelled.set()
-                    return
+            until = timezone.now() + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+            if lease.timeout_at is not None:
+                until = min(until, lease.timeout_at)
+            renewed = WorkflowNodeRun.objects.filter(
+                pk=node_run_id, status=NodeRunStatus.RUNNING, lease_owner=lease.owner
+            ).update(lease_expires_at=until)
+            if renewed and lease.workspace is not None:
+                renewed = renew_workspace_lease(node_run_id, *lease.workspace)
         except Exception:
-            logger.warning("lease heartbeat for %s failed", self.node_run_id, exc_info=True)
-        finally:
-            if used_db:
-                connection.close()
+            logger.warning("lease heartbeat for %s failed", node_run_id, exc_info=True)
+            return
+        if not renewed:
+            lease.cancelled.set()
+            self.unregister(node_run_id)
 
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+
+lease_keeper = LeaseKeeper()
 
 
 def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: int) -> bool:
@@ -106,32 +135,71 @@ def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: in
     )
 
 
-def execute(node_run_id: str) -> str:
-    """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
-    ``duplicate``, ``missing``, ``refused``), for logs and tests."""
-    row = (
+ATTEMPT_FIELDS = ("status", "lease_owner", "input", "attempt", "approval_id", "fencing_token", "timeout_at")
+
+
+def _start_in_one_statement(node_run_ids: list[str], owner: str, remote: bool, now: Any) -> dict[str, dict[str, Any]]:
+    """PostgreSQL: the start compare-and-set (RUNNING, no owner yet → ours, with a lease and the timeout from the
+    node's config) and the read of everything the attempts need, in one statement for any number of attempts.
+    Returns the rows of the attempts taken, by id (the others were not ours to take)."""
+    attempt_table = WorkflowNodeRun._meta.db_table
+    node_table = WorkflowNode._meta.db_table
+    run_table = WorkflowRun._meta.db_table
+    timeout_at = (
+        "CASE WHEN jsonb_typeof(n.\"config\"->'timeout_seconds') = 'number' "
+        "THEN %(now)s + make_interval(secs => (n.\"config\"->>'timeout_seconds')::float8) END"
+    )
+    lease = timeout_at if remote else f"LEAST(%(lease)s, {timeout_at})"
+    node_columns = ", ".join(f'n."{name}" AS "node__{name}"' for name in runs.NodeRef.FIELDS if name != "run_id")
+    # Only our table names and fixed SQL are interpolated; every value is a parameter.
+    sql = (
+        f'UPDATE "{attempt_table}" a SET "lease_owner" = %(owner)s, "timeout_at" = {timeout_at}, '  # noqa: S608
+        f'"lease_expires_at" = {lease}, "started_at" = %(now)s, '
+        f'"external_task_id" = CASE WHEN %(remote)s THEN a."id"::text ELSE \'\' END, '
+        f'"last_polled_at" = CASE WHEN %(remote)s THEN %(now)s::timestamptz END '
+        f'FROM "{node_table}" n JOIN "{run_table}" r ON r."id" = n."run_id" '
+        f'WHERE a."id" = ANY(%(ids)s::uuid[]) AND n."id" = a."node_id" AND a."status" = %(running)s '
+        f"AND a.\"lease_owner\" = '' "
+        f'RETURNING a."id"::text AS "id", a."input", a."attempt", a."approval_id", a."fencing_token", a."timeout_at", '
+        f'r."workspace_id" AS "run__workspace_id", n."run_id" AS "node__run_id", {node_columns}'
+    )
+    params = {
+        "owner": owner,
+        "now": now,
+        "lease": now + timedelta(seconds=settings.NODE_LEASE_SECONDS),
+        "remote": remote,
+        "ids": [str(i) for i in node_run_ids],
+        "running": NodeRunStatus.RUNNING.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, found, strict=True)) for found in cursor.fetchall()]
+    for row in rows:
+        for name in ("input", "node__config", "node__successors"):
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+    return {row["id"]: row for row in rows}
+
+
+def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
+    """Take the attempt: its row (with its node's columns) or why not (``missing``, ``duplicate``)."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        row = _start_in_one_statement([node_run_id], owner, remote, now).get(str(node_run_id))
+        if row is not None:
+            return row
+        return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
+    values = (
         WorkflowNodeRun.objects.filter(pk=node_run_id)
-        .values(
-            "status",
-            "lease_owner",
-            "input",
-            "attempt",
-            "approval_id",
-            "fencing_token",
-            "run__workspace_id",
-            *(f"node__{name}" for name in runs.NodeRef.FIELDS),
-        )
+        .values(*ATTEMPT_FIELDS, "run__workspace_id", *(f"node__{name}" for name in runs.NodeRef.FIELDS))
         .first()
     )
-    if row is None:
+    if values is None:
         return "missing"
-    if row["status"] != NodeRunStatus.RUNNING or row["lease_owner"]:
+    if values["status"] != NodeRunStatus.RUNNING or values["lease_owner"]:
         return "duplicate"
-    node = runs.NodeRef.from_values(row, prefix="node__")
-    remote = settings.EXECUTOR_BACKEND == "task_controller"
-    owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
-    now = timezone.now()
-    timeout = node.config.get("timeout_seconds")
+    timeout = values["node__config"].get("timeout_seconds")
     timeout_at = now + timedelta(seconds=float(timeout)) if timeout else None
     if remote:
         lease_until = timeout_at
@@ -149,6 +217,24 @@ def execute(node_run_id: str) -> str:
     )
     if not started:
         return "duplicate"
+    values["timeout_at"] = timeout_at
+    return values
+
+
+def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
+    """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
+    ``duplicate``, ``missing``, ``refused``), for logs and tests."""
+    from orchestrator import scheduler
+
+    remote = settings.EXECUTOR_BACKEND == "task_controller"
+    owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
+    # An attempt this worker created already started (in-process continuation) needs no start statement.
+    started = row or scheduler.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
+    if isinstance(started, str):
+        return started
+    row = started
+    node = runs.NodeRef.from_values(row, prefix="node__")
+    timeout_at = row["timeout_at"]
     action = row["input"] or {}
     approval_id = row["approval_id"]
     if approval_id and not gate.claim_execution(approval_id=approval_id, node_run_id=str(node_run_id), action=action):
@@ -197,8 +283,7 @@ def _run_local(
                 node=node,
             )
             return "failed"
-    heartbeat = Heartbeat(str(node_run_id), owner, timeout_at, ctx.cancelled, workspace)
-    heartbeat.start()
+    lease_keeper.register(str(node_run_id), owner, timeout_at, ctx.cancelled, workspace)
     began = time.perf_counter()
     output: Any = None
     error = ""
@@ -212,7 +297,7 @@ def _run_local(
         logger.exception("tool %s raised", action.get("tool"))
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
-        heartbeat.stop()
+        lease_keeper.unregister(str(node_run_id))
     metrics.workflow_node_duration_seconds.labels(type=node.type).observe(time.perf_counter() - began)
     if approval_id:
         gate.record_execution_result(
@@ -252,7 +337,33 @@ MAX_CONTINUATIONS = 100
 MAX_CONTINUATION_SECONDS = 5.0
 
 
-def execute_in_worker(node_run_id: str) -> str:
+def execute_batch(node_run_ids: list[str]) -> list[str]:
+    """Run several attempts (one executor message of a fan-out) one after the other. On PostgreSQL with the local
+    executor they are all taken in one statement and their leases kept alive by the lease keeper while they wait
+    their turn; each then runs (and continues in-process) as ``execute_in_worker`` does."""
+    if connection.vendor != "postgresql" or settings.EXECUTOR_BACKEND == "task_controller" or len(node_run_ids) < 2:
+        return [execute_in_worker(node_run_id) for node_run_id in node_run_ids]
+    close_old_connections()
+    owner = worker_identity()
+    rows = _start_in_one_statement(node_run_ids, owner, False, timezone.now())
+    waiting = {node_run_id: threading.Event() for node_run_id in rows}
+    for node_run_id, taken in rows.items():
+        lease_keeper.register(node_run_id, owner, taken["timeout_at"], waiting[node_run_id])
+    outcomes = []
+    for node_run_id in node_run_ids:
+        row = rows.get(str(node_run_id))
+        if row is None:
+            outcomes.append("duplicate")
+            continue
+        if waiting[str(node_run_id)].is_set():  # reaped or cancelled while it waited its turn
+            lease_keeper.unregister(str(node_run_id))
+            outcomes.append("lost")
+            continue
+        outcomes.append(execute_in_worker(str(node_run_id), row=row))
+    return outcomes
+
+
+def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     """The Celery entry point. Successors this attempt makes READY are claimed right after commit (in-process
     tick); this worker keeps **one** of the new attempts and runs it next (no broker round trip between a node and
     its successor), and hands the others to the executor queue for other workers. The continuation is bounded
@@ -266,16 +377,29 @@ def execute_in_worker(node_run_id: str) -> str:
     outcome = ""
     current: str | None = node_run_id
     steps = 0
+    local = settings.EXECUTOR_BACKEND != "task_controller"
     with scheduler.inline_wakeups(dispatch=claimed.extend):
         while current is not None:
-            outcome = execute(current)
+            # Offer the next completion to create its first successor already started by us, unless this is the
+            # last step of the continuation (then everything new goes to the queue).
+            last_step = steps + 1 >= MAX_CONTINUATIONS or time.monotonic() > deadline
+            if local and not last_step:
+                with scheduler.offer_prestart(worker_identity()):
+                    outcome = execute(current, row)
+            else:
+                outcome = execute(current, row)
+            row = None
             steps += 1
             if not claimed:
                 break
-            current, rest = claimed[0], claimed[1:]
+            # An attempt created already started by this worker must run here (no message exists for it).
+            prestarted = [i for i in claimed if i in scheduler.prestarted_ids()]
+            following = prestarted[0] if prestarted else claimed[0]
+            rest = [i for i in claimed if i != following]
             claimed.clear()
-            if steps >= MAX_CONTINUATIONS or time.monotonic() > deadline:
-                rest, current = [current, *rest], None
+            current = following
+            if not prestarted and (steps >= MAX_CONTINUATIONS or time.monotonic() > deadline):
+                rest, current = [following, *rest], None
             if rest:
                 scheduler.dispatch_to_executors(rest)
     return outcome

@@ -123,3 +123,19 @@ def test_loopback_refused_unless_private_networks_are_allowed(local_server: int)
     assert (
         netguard.request("GET", f"http://127.0.0.1:{local_server}/", timeout=5, allow_private=True).status_code == 200
     )
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["169.254.169.254", "::ffff:169.254.169.254", "0.0.0.0", "::", "fd00:ec2::254"],  # noqa: S104
+)
+def test_allowing_private_networks_never_allows_metadata_or_unspecified(address: str) -> None:
+    with pytest.raises(netguard.BlockedDestination):
+        netguard.resolve("metadata.example", 80, allow_private=True, resolver=lambda host, port: [address])
+
+
+def test_webhooks_use_the_same_guard() -> None:
+    from webhooks import ssrf
+
+    assert ssrf.resolve_target is netguard.resolve_target
+    assert ssrf.BlockedDestination is netguard.BlockedDestination

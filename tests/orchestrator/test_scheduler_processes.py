@@ -75,11 +75,15 @@ def test_three_processes_dispatch_every_node_exactly_once(tmp_path: Path) -> Non
         wide.append(task("join", depends_on=[f"w{j}" for j in range(30)]))
         chain = [task("c0"), *[task(f"c{j}", depends_on=[f"c{j - 1}"]) for j in range(1, 15)]]
         run = runs.create_run(tenant=tenant, definition=definition(*(wide if i % 2 else chain), name=f"run {i}"))
-        runs.start_run(run=run)
         created.append(run)
     logs = [tmp_path / f"worker{i}.log" for i in range(3)]
     processes = [spawn(log, tmp_path, f"w{i}", SCHEDULER_BATCH_SIZE="4") for i, log in enumerate(logs)]
     try:
+        # Start the runs once every process polls, so they compete for the first claims (a completing worker then
+        # claims the successors it made READY in its own transaction).
+        wait_for(lambda: all(log.exists() and "START" in log.read_text() for log in logs), 60, "the workers")
+        for run in created:
+            runs.start_run(run=run)
         for process in processes:
             process.wait(timeout=120)
     finally:
