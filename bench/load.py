@@ -61,7 +61,8 @@ for line in io.lines(os.getenv("LOAD_IDS")) do ids[#ids + 1] = line end
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", "/api/v1/workflows/" .. ids[(i % #ids) + 1], {["Authorization"] = "Bearer " .. os.getenv("LOAD_KEY")})
+  local auth = {["Authorization"] = "Bearer " .. os.getenv("LOAD_KEY")}
+  return wrk.format("GET", "/api/v1/workflows/" .. ids[(i % #ids) + 1], auth)
 end
 """,
     "list": r"""

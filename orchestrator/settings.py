@@ -407,6 +407,8 @@ CELERY_BEAT_SCHEDULE["prune-approval-execution-records"] = {
 WEBHOOK_ENCRYPTION_KEYS = [k.strip() for k in (env.secret("WEBHOOK_ENCRYPTION_KEYS") or "").split(",") if k.strip()]
 # How long a claimed delivery may stay in flight before the sweep presumes its worker dead and hands it out again.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", WEBHOOK_TIMEOUT_MS // 1000 + 30, minimum=1)
+# A QUEUED delivery whose task the broker lost (a Redis restart) is handed out again by the sweep after this long.
+WEBHOOK_REDISPATCH_SECONDS = env.int("WEBHOOK_REDISPATCH_SECONDS", 300, minimum=1)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {

@@ -120,6 +120,14 @@ class PrivateRedis:
         poll(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout, 20,
              "redis")  # fmt: skip
 
+    def queued(self, queues: tuple[str, ...]) -> int:
+        """Messages waiting in these Celery queues (lists of the same name in db 0)."""
+        total = 0
+        for queue in queues:
+            out = subprocess.run(["redis-cli", "-p", str(self.port), "llen", queue], capture_output=True, text=True)
+            total += int(out.stdout.strip() or 0)
+        return total
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
@@ -285,6 +293,7 @@ class Stack:
             "WEBHOOK_SWEEP_SECONDS": "2",
             "WEBHOOK_TIMEOUT_MS": "3000",
             "WEBHOOK_LEASE_SECONDS": "8",
+            "WEBHOOK_REDISPATCH_SECONDS": "10",
             "API_THROTTLE_RATE": "1000000/min",
             "LOG_LEVEL": "WARNING",
         }
