@@ -49,6 +49,13 @@ done = function(summary, latency, requests)
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(99), latency.mean))
 end
+local shown = 0
+response = function(status, headers, body)
+  if status >= 300 and shown < 3 then
+    shown = shown + 1
+    io.stderr:write("non-2xx " .. status .. ": " .. string.sub(body or "", 1, 300) .. "\n")
+  end
+end
 """
 
 LUA_REQUEST = {
@@ -159,6 +166,8 @@ class Service:
 
 def workflow(index: int, approval: bool) -> dict[str, Any]:
     send = {"tool": "email.send", "params": {"to": f"l{index}@example.com", "subject": f"load {index}", "body": "x"}}
+    if approval:  # one node, so the engine seeds thousands of pending approvals quickly
+        return {"name": f"load-{index}", "start": True, "nodes": [{"key": "b", "type": "TASK", "action": send}]}
     return {
         "name": f"load-{index}",
         "start": approval,
@@ -202,12 +211,15 @@ def wrk(name: str, base: str, env: dict[str, str], duration: int, connections: i
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA_REQUEST[name] + LUA_DONE)
     try:
-        out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-                              "--timeout", "10s", "-s", script.name, base],
-                             env={**os.environ, **env, "LOAD_THREADS": str(threads)}, capture_output=True,
-                             text=True, check=True).stdout  # fmt: skip
+        done = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+                               "--timeout", "10s", "-s", script.name, base],
+                              env={**os.environ, **env, "LOAD_THREADS": str(threads)}, capture_output=True,
+                              text=True, check=True)  # fmt: skip
     finally:
         os.unlink(script.name)
+    if done.stderr:
+        print(done.stderr[-2000:], file=sys.stderr)  # the first non-2xx answers, for the record
+    out = done.stdout
     raw = json.loads(re.search(r"WRKJSON (\{.*\})", out).group(1))  # type: ignore[union-attr]
     seconds = raw["duration_us"] / 1e6
     errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
@@ -270,7 +282,7 @@ def main() -> int:
         service.start("worker")
         wait_for(lambda: requests.get(f"{service.base}/api/v1/health/live", timeout=2).ok, 60, "gunicorn")
         # Decisions go at roughly the create rate; seed enough that none runs out (measured rate × duration).
-        pool = args.decide_pool or max(200, 60 * args.duration)
+        pool = args.decide_pool or max(300, 120 * args.duration)
         run_ids, approval_ids = seed(service, key, 200, pool)
         service.stop("worker")  # the web tier alone from here on
         (workdir / "runs.txt").write_text("\n".join(run_ids) + "\n")
