@@ -89,7 +89,10 @@ def cycle(requester: requests.Session, decider: requests.Session, base: str, ind
             {
                 "key": "send",
                 "type": "TASK",
-                "action": {"tool": "email.send", "params": {"to": f"bench{index}@example.com", "subject": "x"}},
+                "action": {
+                    "tool": "email.send",
+                    "params": {"to": f"bench{index}@example.com", "subject": "x", "body": "x"},
+                },
             }
         ],
     }

@@ -11,14 +11,14 @@ import pytest
 import requests
 
 from tests.chaos.load import Load
-from tests.chaos.servers import PrivatePostgres, PrivateRedis, Stack, TaskController, WebhookReceiver
+from tests.chaos.servers import PG_BIN, PrivatePostgres, PrivateRedis, Stack, TaskController, WebhookReceiver
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if shutil.which("redis-server") is None or not Path("/usr/lib/postgresql/15/bin/initdb").exists():
+    if shutil.which("redis-server") is None or not (PG_BIN / "initdb").exists():
         for item in items:
             if "chaos" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason="needs redis-server and PostgreSQL 15 server binaries"))
+                item.add_marker(pytest.mark.skip(reason="needs redis-server and PostgreSQL server binaries"))
 
 
 @pytest.fixture(scope="session")
