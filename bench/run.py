@@ -43,6 +43,11 @@ Targets not met, with the profile behind each (details in bench/README.md and do
   gunicorn's 2 sync workers and PostgreSQL, 0.40× (~1,400 req/s for a DB-backed DRF detail) is out of reach without
   changing the stack (cached API-key lookups, hand-written `values()` serialisation, an async or compiled server);
   those are the next steps, in that order.
+- **approvals: approve → task started p50** (target 25 ms): the path is the decide transaction (compare-and-set,
+  audit entry, webhook outbox rows), then an on-commit wake-up through Redis to a scheduler worker that claims the
+  node and hands the attempt to the executor queue (a second broker hop). Each hop costs ~2 ms idle (the Celery
+  ping floor) but queues behind the webhook deliveries and audit work of the same decision on a 2-core machine;
+  the engine's next steps (claim successors in the completing transaction, fewer statements per node) shorten it.
 - **engine**: see bench/README.md (statements per node and broker hops; next steps listed there).
 - **audit_export peak RSS**: the idle gunicorn worker of this application is already above 64 MB; the export adds
   nothing measurable (peak = idle).
@@ -262,7 +267,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole report in ~10 minutes")
     parser.add_argument("--only", default="engine,approvals,webhooks,audit_export,load")
+    parser.add_argument("--render", action="store_true", help="only re-render RESULTS.md from results.json")
     args = parser.parse_args()
+    if args.render:
+        report = json.loads((ROOT / "bench" / "results.json").read_text())
+        (ROOT / "bench" / "RESULTS.md").write_text(markdown(report))
+        return 0
     # The benchmarks import the project (django.setup()) from their own process: the repository root on the path.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     if not env.get("DATABASE_URL", "").startswith("postgres") or not env.get("REDIS_URL"):
