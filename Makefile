@@ -39,3 +39,11 @@ check: lint typecheck migrations-check test
 
 clean:
 	rm -rf var/test* .pytest_cache
+
+# Every benchmark with its same-run baseline → bench/results.json and bench/RESULTS.md (needs PostgreSQL, Redis, wrk).
+# `make bench BENCH_ARGS=--quick` for the ~10-minute version.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orchestrator_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/12
+BENCH_ARGS ?=
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} $(PY) bench/run.py $(BENCH_ARGS)

@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from orchestrator.lib.filters import UTCIsoDateTimeFilter
+
 from .models import ApprovalRequest, ApprovalStatus, RiskLevel
 
 STATUS_CHOICES = [*ApprovalStatus.choices, ("ALL", "All")]
@@ -17,8 +19,8 @@ class ApprovalFilter(django_filters.FilterSet):
     risk_level = django_filters.MultipleChoiceFilter(choices=RiskLevel.choices)
     tool = django_filters.CharFilter(field_name="tool")
     workflow_id = django_filters.UUIDFilter(field_name="run_id")
-    requested_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    requested_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    requested_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    requested_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ApprovalRequest

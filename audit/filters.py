@@ -38,7 +38,13 @@ class InstantField(forms.Field):
                 parsed = None
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        # Normalised to UTC here: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (a 500 otherwise).
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class InstantFilter(django_filters.Filter):

@@ -227,7 +227,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "EXCEPTION_HANDLER": "orchestrator.lib.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orchestrator.lib.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -332,6 +332,11 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: igno
         "WorkspaceStatusEnum": "workspaces.models.WorkspaceStatus",
     }
 )
+# Every operation documents the problem documents it can answer with (400/401/403/404/409/429/503 ...).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "orchestrator.lib.schema.add_problem_responses",
+]
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
@@ -402,6 +407,8 @@ CELERY_BEAT_SCHEDULE["prune-approval-execution-records"] = {
 WEBHOOK_ENCRYPTION_KEYS = [k.strip() for k in (env.secret("WEBHOOK_ENCRYPTION_KEYS") or "").split(",") if k.strip()]
 # How long a claimed delivery may stay in flight before the sweep presumes its worker dead and hands it out again.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", WEBHOOK_TIMEOUT_MS // 1000 + 30, minimum=1)
+# A QUEUED delivery whose task the broker lost (a Redis restart) is handed out again by the sweep after this long.
+WEBHOOK_REDISPATCH_SECONDS = env.int("WEBHOOK_REDISPATCH_SECONDS", 300, minimum=1)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 RESOURCE_TYPE = "webhook"
 # A QUEUED delivery whose task never ran (broker lost it) is handed out again by the sweep after this long.
-REDISPATCH_AFTER = timedelta(minutes=5)
+REDISPATCH_AFTER = timedelta(seconds=settings.WEBHOOK_REDISPATCH_SECONDS)
 UPDATABLE_FIELDS = ("url", "events", "enabled", "description")
 
 

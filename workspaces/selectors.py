@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from orchestrator.lib.auth import Caller
@@ -21,7 +23,11 @@ def workspaces_for(caller: Caller) -> QuerySet[Workspace]:
 
 def get_workspace_for(caller: Caller, workspace_id: Any) -> Workspace:
     """One readable workspace, or 404 (also for a malformed id and for another tenant's workspace)."""
-    return get_object_or_404(workspaces_for(caller), pk=workspace_id)
+    try:
+        pk = uuid.UUID(str(workspace_id))
+    except ValueError:
+        raise Http404("No such workspace.") from None
+    return get_object_or_404(workspaces_for(caller), pk=pk)
 
 
 def workspaces_by_status() -> Iterable[tuple[tuple[str, ...], float]]:

@@ -76,7 +76,7 @@ class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         parameters=[TENANT_PARAM],
-        responses=VerificationSerializer,
+        responses={200: VerificationSerializer, 404: OpenApiResponse(description="Unknown tenant_id.")},
         filters=False,
         description=(
             "Recompute the hash chain of each of your tenants from its last retention checkpoint and report the "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # 404, not 500, for a malformed id
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from orchestrator import runs, selectors
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
+from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
@@ -160,8 +161,8 @@ class CancelSerializer(serializers.Serializer):
 class WorkflowRunFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     workspace_id = django_filters.UUIDFilter(field_name="workspace_id")
 
     class Meta:
