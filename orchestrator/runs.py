@@ -724,12 +724,16 @@ def _settle(node: NodeRef, now: datetime, *, succeeded: bool, branch: str | None
     advance = [s for s in node.successors if s not in not_taken] if succeeded else []
     skip = [s for s in node.successors if s in not_taken] if succeeded else list(node.successors)
     still_pending, ready = _advance(node.run_id, advance, now) if advance else (0, 0)
+    skipped = 0
     if skip:
         reason = f"branch not taken by {node.key!r}" if succeeded else f"dependency {node.key!r} did not complete"
-        _skip_cascade(node.run_id, skip, reason, now)
+        skipped = _skip_cascade(node.run_id, skip, reason, now)
     if ready:
         scheduler.wake()
-    if not still_pending:
+    # ``still_pending`` was counted before the cascade: a successor it advanced (still PENDING) may since have
+    # been SKIPPED by that cascade (a DECISION's taken branch that also waits for the branch not taken), and it
+    # may have been the run's last active node. So check whenever the cascade skipped something.
+    if not still_pending or skipped:
         _maybe_finish_run(node.run_id, now)
 
 

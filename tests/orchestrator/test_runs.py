@@ -91,6 +91,26 @@ def test_decision_takes_default_when_nothing_matches(tenant) -> None:
     assert statuses(run)["notice"] == "COMPLETED"
 
 
+def test_run_completes_when_the_branch_not_taken_skips_the_taken_branch_too(tenant) -> None:
+    """Regression: the taken branch ("notice") also waits for the branch not taken ("send"). The DECISION first
+    advances "notice" (still PENDING: it waits for "send"), then skips "send" and, by cascade, "notice". That
+    was the run's last active node, so the run must end here; it used to stay RUNNING for ever because the
+    finish check was skipped whenever an advanced successor had been PENDING before the cascade."""
+    run = create_and_run(
+        tenant,
+        definition(
+            task("fetch", "echo", {"count": 0}),
+            decision("check", ["fetch"], [when("fetch.output.count", "gt", 0, then="send")], default="notice"),
+            task("send"),
+            task("notice", depends_on=["send"]),
+        ),
+    )
+    assert statuses(run) == {"fetch": "COMPLETED", "check": "COMPLETED", "send": "SKIPPED", "notice": "SKIPPED"}
+    assert run.status == "COMPLETED"
+    assert run.finished_at is not None
+    assert event_types(run)[-1] == "workflow.completed"
+
+
 def test_decision_without_match_or_default_fails_clearly(tenant) -> None:
     run = create_and_run(
         tenant,
