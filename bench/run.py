@@ -263,6 +263,25 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ensure_database(url: str) -> None:
+    """Create the benchmark database when it does not exist yet (a fresh machine has none)."""
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    cfg = dj_database_url.parse(url)
+    with psycopg.connect(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg["NAME"],)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole report in ~10 minutes")
@@ -279,6 +298,7 @@ def main() -> int:
         sys.exit("bench/run.py needs DATABASE_URL=postgres://… and REDIS_URL=redis://…")
     mode = "quick" if args.quick else "full"
     sizes = SIZES[mode]
+    ensure_database(env["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     report: dict[str, Any] = {"mode": mode, "machine": machine(env), "rows": [], "errors": {}}
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
