@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from .integrity import ENTRY_FIELDS
 from .models import AuditChainHead, AuditCheckpoint, AuditLog
 
 
@@ -44,29 +45,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     show_full_result_count = False  # counting millions of rows on every page view is slow
-    readonly_fields = (
-        "id",
-        "tenant",
-        "chain",
-        "sequence",
-        "created_at",
-        "event_id",
-        "action",
-        "actor_type",
-        "actor_id",
-        "actor_display",
-        "ip",
-        "user_agent",
-        "request_id",
-        "resource_type",
-        "resource_id",
-        "before",
-        "after",
-        "reason",
-        "metadata",
-        "prev_hash",
-        "hash",
-    )
+    readonly_fields = ("id", "tenant", "chain", *(f for f in ENTRY_FIELDS if f not in ("id", "tenant_id")))
     fields = readonly_fields
 
 
