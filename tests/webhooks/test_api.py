@@ -70,7 +70,9 @@ def test_update_patch_and_delete(api, tenant) -> None:
     assert_problem(api.get(f"/api/v1/webhooks/{webhook_id}"), 404, "not_found")
     from audit.models import AuditLog
 
-    actions = list(AuditLog.objects.filter(resource_id=webhook_id).values_list("action", flat=True))
+    actions = list(
+        AuditLog.objects.filter(resource_id=webhook_id).order_by("sequence").values_list("action", flat=True)
+    )
     assert actions == ["webhook.created", "webhook.updated", "webhook.updated", "webhook.deleted"]
 
 
