@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from orchestrator import services
-from orchestrator.console.admin_audit import record_admin_action
 from orchestrator.lib.errors import DomainError
 from orchestrator.models import ApiKey, IdempotentRequest, Membership, Tenant
 
@@ -56,18 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         revoked = 0
         for api_key in queryset:
             try:
-                with transaction.atomic():
-                    services.revoke_api_key(api_key=api_key)
-                    record_admin_action(
-                        request,
-                        action="api_key.revoked",
-                        tenant_id=api_key.tenant_id,
-                        resource_type="api_key",
-                        resource_id=api_key.pk,
-                        data={"api_key_id": str(api_key.pk), "name": api_key.name, "prefix": api_key.prefix},
-                        before={"revoked_at": None},
-                        after={"revoked_at": api_key.revoked_at.isoformat() if api_key.revoked_at else None},
-                    )
+                services.revoke_api_key(api_key=api_key)
                 revoked += 1
             except DomainError as exc:
                 self.message_user(request, f"{api_key}: {exc.detail}", level=messages.WARNING)

@@ -39,6 +39,12 @@ EVENT_TYPES: tuple[str, ...] = (
     "webhook.secret_rotated",
     "webhook.test",
 )
+# Operator actions the audit log must record but SPEC §7 does not list as subscriber events: they are audited
+# like every event and never delivered to webhooks.
+AUDIT_ONLY_EVENT_TYPES: tuple[str, ...] = (
+    "api_key.revoked",
+    "webhook.redelivered",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ def emit(
     ``actor`` defaults to the request's authenticated actor, or ``system`` in workers. Raises ``ValueError`` for
     an unknown event type (a programming error, caught by tests).
     """
-    if event_type not in EVENT_TYPES:
+    if event_type not in EVENT_TYPES and event_type not in AUDIT_ONLY_EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     # Imported here: the audit and webhooks apps import this module's Event for typing.
     from audit.services import record_event
@@ -96,5 +102,6 @@ def emit(
             reason=reason,
             metadata=metadata,
         )
-        enqueue_event(event)
+        if event_type in EVENT_TYPES:
+            enqueue_event(event)
     return event

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from orchestrator import events
 from orchestrator.lib.auth import generate_key, hash_key
 from orchestrator.lib.errors import InvalidInput, InvalidStateError
 from orchestrator.models import ApiKey, Membership, Role, Scope, Tenant
@@ -48,11 +49,25 @@ def create_api_key(*, tenant: Tenant, name: str, scopes: list[str]) -> tuple[Api
 
 
 def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
-    """Revoke a key (idempotent for the caller: revoking twice is a 409 so scripts notice a typo'd id)."""
-    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at=None).update(revoked_at=timezone.now())
-    if not updated:
-        raise InvalidStateError("This API key is already revoked.")
-    api_key.refresh_from_db(fields=["revoked_at"])
+    """Revoke a key; revoking twice is a 409 so scripts notice a typo'd id.
+
+    Side effect: an ``api_key.revoked`` audit entry in the same transaction (actor from the request context).
+    """
+    with transaction.atomic():
+        updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at=None).update(revoked_at=timezone.now())
+        if not updated:
+            raise InvalidStateError("This API key is already revoked.")
+        api_key.refresh_from_db(fields=["revoked_at"])
+        assert api_key.revoked_at is not None
+        events.emit(
+            "api_key.revoked",
+            tenant_id=api_key.tenant_id,
+            resource_type="api_key",
+            resource_id=api_key.pk,
+            data={"api_key_id": str(api_key.pk), "name": api_key.name, "prefix": api_key.prefix},
+            before={"revoked_at": None},
+            after={"revoked_at": api_key.revoked_at.isoformat()},
+        )
     return api_key
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from orchestrator.console.admin_audit import record_admin_action
 from orchestrator.lib.errors import DomainError
 
 from . import services
@@ -102,19 +100,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         done = 0
         for row in queryset:
             try:
-                with transaction.atomic():
-                    before = {"status": row.status, "attempt_count": row.attempt_count}
-                    redelivered = services.redeliver(delivery=row)
-                    record_admin_action(
-                        request,
-                        action="webhook.redelivered",
-                        tenant_id=row.tenant_id,
-                        resource_type="webhook_delivery",
-                        resource_id=row.pk,
-                        data={"delivery_id": str(row.pk), "endpoint_id": str(row.endpoint_id), "event": row.event_type},
-                        before=before,
-                        after={"status": redelivered.status, "attempt_count": redelivered.attempt_count},
-                    )
+                services.redeliver(delivery=row)
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{row}: {exc.detail}", level=messages.WARNING)

@@ -268,8 +268,8 @@ def send_delivery_tasks(delivery_ids: Iterable[str], *, countdown: float | None 
 def redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send a delivery again with a fresh retry schedule (same ``webhook-id``: it is the same message).
 
-    Raises ``InvalidStateError`` while an attempt is in flight or when the endpoint is disabled. Side effect on
-    commit: a ``webhooks.deliver`` task.
+    Raises ``InvalidStateError`` while an attempt is in flight or when the endpoint is disabled. Side effects: a
+    ``webhook.redelivered`` audit entry; on commit, a ``webhooks.deliver`` task.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -278,6 +278,7 @@ def redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> Webh
             raise InvalidStateError("An attempt of this delivery is in progress; try again shortly.")
         if not row.endpoint.enabled:
             raise InvalidStateError("The endpoint is disabled; enable it before redelivering.")
+        before = {"status": row.status, "attempt_count": row.attempt_count}
         row.status = DeliveryStatus.QUEUED
         row.attempt_count = 0
         row.max_attempts = MAX_ATTEMPTS
@@ -294,6 +295,15 @@ def redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> Webh
                 "last_error",
                 "updated_at",
             ]
+        )
+        events.emit(
+            "webhook.redelivered",
+            tenant_id=row.tenant_id,
+            resource_type="webhook_delivery",
+            resource_id=row.pk,
+            data={"delivery_id": str(row.pk), "endpoint_id": str(row.endpoint_id), "event": row.event_type},
+            before=before,
+            after={"status": row.status, "attempt_count": row.attempt_count},
         )
         transaction.on_commit(lambda: send_delivery_tasks([str(row.pk)]), robust=True)
     logger.info("webhook delivery %s queued for redelivery", row.pk)

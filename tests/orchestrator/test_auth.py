@@ -110,3 +110,14 @@ def test_unknown_scope_is_validation_error_with_field(tenant, member_client) -> 
         "validation_error",
     )
     assert body["errors"][0]["field"] == "scopes[0]"
+
+
+def test_revoking_a_key_over_the_api_is_audited_with_the_operator_as_actor(tenant, member_client, make_api_key) -> None:
+    from audit.models import AuditLog
+
+    api_key, _ = make_api_key(tenant)
+    client = member_client(tenant, Role.OPERATOR)
+    assert client.post(f"/api/v1/api-keys/{api_key.pk}/revoke").status_code == 200
+    entry = AuditLog.objects.get(action="api_key.revoked", resource_id=str(api_key.pk))
+    assert entry.actor_type == "user" and entry.actor_id == str(client.user.pk)
+    assert entry.before == {"revoked_at": None} and entry.after["revoked_at"]
