@@ -82,6 +82,21 @@ def _forbidden(workspace_id: Any, action: Action) -> InvalidStateError | NotFoun
     )
 
 
+def _start_operation(operation: str, now: datetime, *, drop_lease: bool = False) -> dict[str, Any]:
+    """The UPDATE fields that begin ``operation`` now (and, for hibernate/terminate, drop any live lease)."""
+    fields: dict[str, Any] = {
+        "status_changed_at": now,
+        "operation": operation,
+        "operation_attempts": 0,
+        "operation_started_at": now,
+        "operation_due_at": _due_now(now),
+        "updated_at": now,
+    }
+    if drop_lease:
+        fields.update(lock_owner=None, lock_expires_at=None, lock_acquired_at=None, lock_renewals=0)
+    return fields
+
+
 def _due_now(now: datetime) -> Coalesce:
     """``operation_due_at`` for a new operation: now, unless a step's claim still runs (then when it ends)."""
     value = Value(now, output_field=DateTimeField())
@@ -123,13 +138,8 @@ def wake_workspace(*, workspace_id: Any) -> Workspace:
     with transaction.atomic():
         updated = Workspace.objects.filter(pk=workspace_id, status__in=sources(Action.WAKE)).update(
             status=target(WorkspaceStatus.PENDING, Action.WAKE),
-            status_changed_at=now,
-            operation=Operation.PROVISION,
-            operation_attempts=0,
-            operation_started_at=now,
-            operation_due_at=_due_now(now),
             last_error="",
-            updated_at=now,
+            **_start_operation(Operation.PROVISION, now),
         )
         if not updated:
             raise _forbidden(workspace_id, Action.WAKE)
@@ -156,16 +166,7 @@ def hibernate_workspace(
             )
         updated = queryset.update(
             status=target(WorkspaceStatus.READY, Action.HIBERNATE),
-            status_changed_at=now,
-            operation=Operation.HIBERNATE,
-            operation_attempts=0,
-            operation_started_at=now,
-            operation_due_at=_due_now(now),
-            lock_owner=None,
-            lock_expires_at=None,
-            lock_acquired_at=None,
-            lock_renewals=0,
-            updated_at=now,
+            **_start_operation(Operation.HIBERNATE, now, drop_lease=True),
         )
         if not updated:
             row = Workspace.objects.filter(pk=workspace_id).only("status", "lock_owner", "lock_expires_at").first()
@@ -201,16 +202,7 @@ def terminate_workspace(*, workspace_id: Any, reason: str = "requested") -> Work
         before = Workspace.objects.filter(pk=workspace_id).values_list("status", flat=True).first()
         updated = Workspace.objects.filter(pk=workspace_id, status__in=sources(Action.TERMINATE)).update(
             status=WorkspaceStatus.TERMINATED,
-            status_changed_at=now,
-            operation=Operation.TERMINATE,
-            operation_attempts=0,
-            operation_started_at=now,
-            operation_due_at=_due_now(now),
-            lock_owner=None,
-            lock_expires_at=None,
-            lock_acquired_at=None,
-            lock_renewals=0,
-            updated_at=now,
+            **_start_operation(Operation.TERMINATE, now, drop_lease=True),
         )
         if not updated:
             raise _forbidden(workspace_id, Action.TERMINATE)
