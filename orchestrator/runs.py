@@ -332,14 +332,11 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
             if not done.still_pending:
                 _maybe_finish_run(done.run_id, now)
             return True
-        finished = _finish_attempt(
-            node_run_id, NodeRunStatus.COMPLETED, now, output=output, owner=owner, expired_before=None
+        node = _close_attempt(
+            node_run_id, NodeRunStatus.COMPLETED, now, node=node, output=output, owner=owner, expired_before=None
         )
-        if finished is None:
+        if node is None:
             return False
-        node = node or _node_of_attempt(node_run_id)
-        if finished[1] is not None:
-            release_workspace(node_run_id=node_run_id, run_id=node.run_id, now=now)
         moved = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
             status=NodeStatus.COMPLETED, output=output, error="", finished_at=now, updated_at=now
         )
@@ -423,6 +420,20 @@ def _complete_in_one_statement(node_run_id: Any, output: Any, owner: str | None,
         ready_rows=ready_rows or [],
         run_info=run_info or {},
     )
+
+
+def _close_attempt(
+    node_run_id: Any, status: str, now: datetime, *, node: NodeRef | None, **finish: Any
+) -> NodeRef | None:
+    """Finish the RUNNING attempt (see ``_finish_attempt``) and release its workspace lease if it held one.
+    Returns the attempt's node, or None when the attempt was no longer RUNNING."""
+    finished = _finish_attempt(node_run_id, status, now, **finish)
+    if finished is None:
+        return None
+    node = node or _node_of_attempt(node_run_id)
+    if finished[1] is not None:
+        release_workspace(node_run_id=node_run_id, run_id=node.run_id, now=now)
+    return node
 
 
 def _finish_attempt(
@@ -512,14 +523,11 @@ def fail_node_run(
     now = timezone.now()
     error = (error or "failed")[:MAX_ERROR_CHARS]
     with transaction.atomic():
-        finished = _finish_attempt(
-            node_run_id, NodeRunStatus.FAILED, now, error=error, owner=owner, expired_before=expired_before
+        node = _close_attempt(
+            node_run_id, NodeRunStatus.FAILED, now, node=node, error=error, owner=owner, expired_before=expired_before
         )
-        if finished is None:
+        if node is None:
             return False
-        node = node or _node_of_attempt(node_run_id)
-        if finished[1] is not None:
-            release_workspace(node_run_id=node_run_id, run_id=node.run_id, now=now)
         retry = node.config.get("retry") or engine.DEFAULT_RETRY
         made = node.attempts - node.retry_base
         if retryable and engine.attempts_left(made, retry):
