@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from orchestrator.models import Role, RunStatus, Scope, WorkflowRun
 from tests.browser.conftest import screenshot, sign_in
 from tests.console.helpers import pending_approval
 from tests.factories import MembershipFactory, TenantFactory
+from tests.polling import poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,18 +41,6 @@ def database_url() -> str:
     if connection.vendor == "postgresql":
         return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     return f"sqlite:///{Path(str(db['NAME'])).resolve()}"
-
-
-def poll(fn: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Call ``fn`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)  # polling interval, not a wait for a specific thing
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -23,6 +20,7 @@ from django.db import connection
 from orchestrator import runs
 from orchestrator.models import NodeType, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from tests.factories import TenantFactory
+from tests.polling import poll as wait_for
 
 from .engine_helpers import definition, task
 
@@ -48,16 +46,6 @@ def spawn(log: Path, tmp_path: Path, name: str, **env: str) -> subprocess.Popen[
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / f"{name}.err", "wb"),
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

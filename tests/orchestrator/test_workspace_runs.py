@@ -7,8 +7,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from orchestrator import runs, scheduler
 from orchestrator.executors import runner
 from orchestrator.models import NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from tests.conftest import assert_problem
+from tests.polling import poll as wait_for
 from workspaces import operations, services, tasks
 from workspaces.models import Workspace, WorkspaceStatus
 
@@ -237,16 +236,6 @@ def spawn(log: Path, data_dir: Path, err: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=open(err, "wb"),
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.postgres
