@@ -62,7 +62,9 @@ def test_redis_restart_loses_no_node_and_no_message(chaos: Load) -> None:
         assert queued > 0, "nothing was queued in Redis, so its restart would prove nothing"
         chaos.redis.kill()  # every queued task and message in the broker is gone
         chaos.redis.start()
-        assert chaos.redis.queued(("scheduler", "executor", "webhooks", "default")) == 0
+        # Nothing that was queued survived. (The scheduler queue is left out of this check: beat keeps running and
+        # may already have put a fresh tick there; beat never sends to these three.)
+        assert chaos.redis.queued(("executor", "webhooks", "default")) == 0
     finally:
         chaos.stack.start("worker-a")
         chaos.stack.start("worker-b")
