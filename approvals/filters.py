@@ -12,6 +12,7 @@ from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from .models import ApprovalRequest, ApprovalStatus, RiskLevel
 
 STATUS_CHOICES = [*ApprovalStatus.choices, ("ALL", "All")]
+DEFAULT_STATUS = ApprovalStatus.PENDING
 
 
 class ApprovalFilter(django_filters.FilterSet):
@@ -29,8 +30,13 @@ class ApprovalFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         if data is not None and "status" not in data:
             data = data.copy()
-            data["status"] = ApprovalStatus.PENDING
+            data["status"] = DEFAULT_STATUS
         super().__init__(data, *args, **kwargs)
+
+    @classmethod
+    def unfiltered(cls, queryset: QuerySet[ApprovalRequest]) -> QuerySet[ApprovalRequest]:
+        """What an empty query selects (``orchestrator.lib.filters.QuickFilterBackend``): the default status."""
+        return queryset.filter(status__in=[DEFAULT_STATUS])
 
     def filter_status(self, queryset: QuerySet[ApprovalRequest], name: str, value: list[str]) -> Any:
         if not value or "ALL" in value:

@@ -83,7 +83,10 @@ class ApprovalRequest(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "status", "-created_at"], name="approval_tenant_status_idx"),
+            # The list endpoint: newest first with the id as tie-breaker, so a page is an index range (no sort), by
+            # status (the PENDING default) and across statuses (status=ALL).
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="approval_tenant_status_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="approval_tenant_created_idx"),
             models.Index(fields=["action_hash"], name="approval_action_hash_idx"),
             # The expiry sweep and expire-on-read: only live rows, whatever the history size.
             models.Index(fields=["expires_at"], name="approval_pending_exp_idx", condition=models.Q(status="PENDING")),

@@ -14,7 +14,7 @@ from orchestrator.lib.errors import NotFoundError
 from orchestrator.models import Scope
 
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, RiskLevel
-from .services import expire_if_overdue, expire_overdue_approvals
+from .services import expire_if_overdue, expire_overdue_approvals, is_overdue
 
 READ_SCOPES = (Scope.APPROVALS_REQUEST, Scope.APPROVALS_DECIDE)
 
@@ -36,6 +36,38 @@ def approvals_for(caller: Caller, *, expire: bool = True) -> QuerySet[ApprovalRe
         .select_related("node", "run")
         .order_by("-created_at", "-id")
     )
+
+
+# What a list row shows (``ApprovalSerializer``): the big columns (params, preview, context, reasoning) stay in the
+# database, and of the node only its key is read.
+LIST_ROW_FIELDS = (
+    "id", "tenant_id", "run_id", "node__key", "node_run_id", "source", "tool", "summary", "risk_level",
+    "risk_reasons", "required_approvals", "status", "action_hash", "requested_by", "created_at", "expires_at",
+    "decided_at", "decision_reason", "valid_until", "expired_at", "executed_at",
+)  # fmt: skip
+
+
+def approval_rows_for(caller: Caller, *, expire: bool = True) -> QuerySet[ApprovalRequest]:
+    """``approvals_for`` reading only the columns of a list row."""
+    return approvals_for(caller, expire=expire).select_related(None).select_related("node").only(*LIST_ROW_FIELDS)
+
+
+def listing_may_show_expired(statuses: list[str]) -> bool:
+    """Whether a list filtered by these ``status`` values (none: the PENDING default) can contain EXPIRED rows,
+    in which case every overdue request must be expired *before* the query, or it would be missing."""
+    return any(value in (ApprovalStatus.EXPIRED, "ALL") for value in statuses)
+
+
+def any_overdue(rows: list[ApprovalRequest], now: datetime | None = None) -> bool:
+    """Whether a row about to be shown is overdue but not yet expired (the periodic task has not got to it)."""
+    now = now or timezone.now()
+    return any(is_overdue(row, now) for row in rows)
+
+
+def expire_overdue_for(caller: Caller) -> int:
+    """Expire every overdue request of the caller's tenants now; returns how many."""
+    tenants = approval_tenants(caller)
+    return expire_overdue_approvals(tenant_ids=tenants) if tenants else 0
 
 
 def get_approval_for(caller: Caller, approval_id: Any) -> ApprovalRequest:

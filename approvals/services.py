@@ -267,7 +267,8 @@ def assess_node(node: WorkflowNode) -> tuple[RiskAssessment, str]:
 
 
 # --- expiry ---------------------------------------------------------------------------------------------------------
-def _is_overdue(approval: ApprovalRequest, now: datetime) -> bool:
+def is_overdue(approval: ApprovalRequest, now: datetime) -> bool:
+    """PENDING past ``expires_at`` or APPROVED past ``valid_until`` (still to be expired)."""
     if approval.status == ApprovalStatus.PENDING:
         return approval.expires_at <= now
     if approval.status == ApprovalStatus.APPROVED:
@@ -310,7 +311,7 @@ def expire_if_overdue(*, approval: ApprovalRequest, now: datetime | None = None,
     periodic task runs. Returns whether this call expired it.
     """
     now = now or timezone.now()
-    if not _is_overdue(approval, now):
+    if not is_overdue(approval, now):
         return False
     reason = "approval_expired: not decided in time"
     if approval.status == ApprovalStatus.APPROVED:

@@ -241,6 +241,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--decide-pool", type=int, default=0, help="pending approvals to seed (0: estimate)")
+    parser.add_argument(
+        "--endpoints",
+        default="plain,detail,list,create,decide",
+        help="comma-separated subset (plain is always measured: it is the baseline)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -282,7 +287,8 @@ def main() -> int:
         service.start("worker")
         wait_for(lambda: requests.get(f"{service.base}/api/v1/health/live", timeout=2).ok, 60, "gunicorn")
         # Decisions go at roughly the create rate; seed enough that none runs out (measured rate × duration).
-        pool = args.decide_pool or max(300, 120 * args.duration)
+        wanted = {"plain", *args.endpoints.split(",")}
+        pool = (args.decide_pool or max(300, 120 * args.duration)) if "decide" in wanted else 20
         run_ids, approval_ids = seed(service, key, 200, pool)
         service.stop("worker")  # the web tier alone from here on
         (workdir / "runs.txt").write_text("\n".join(run_ids) + "\n")
@@ -295,6 +301,8 @@ def main() -> int:
             ("create", {}),
             ("decide", {"LOAD_IDS": str(workdir / "approvals.txt"), "LOAD_KEY": decider}),
         ):
+            if name not in wanted:
+                continue
             results[name] = wrk(name, service.base, {**common, **extra}, args.duration, args.connections,
                                 args.threads)  # fmt: skip
             if name == "decide":

@@ -10,7 +10,9 @@ class OrchestratorConfig(AppConfig):
         # Registers the OpenAPI description of API-key authentication with drf-spectacular.
         # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
         from orchestrator import scheduler
-        from orchestrator.lib import schema  # noqa: F401
+        from orchestrator.lib import keycache, schema  # noqa: F401
         from workspaces.scheduling import add_readiness_listener
 
         add_readiness_listener(scheduler.workspace_settled)
+        # Cached API-key lookups are dropped in every process when a key is changed or deleted.
+        keycache.connect_signals()

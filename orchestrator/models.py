@@ -178,7 +178,11 @@ class WorkflowRun(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="run_status_valid"),
         ]
-        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="run_tenant_status_idx")]
+        indexes = [
+            # The list endpoint: newest first with the id as tie-breaker, so a page is an index range (no sort).
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="run_tenant_status_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="run_tenant_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"

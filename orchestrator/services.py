@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orchestrator import events
+from orchestrator.lib import keycache
 from orchestrator.lib.auth import generate_key, hash_key
 from orchestrator.lib.errors import InvalidInput, InvalidStateError
 from orchestrator.models import ApiKey, Membership, Role, Scope, Tenant
@@ -59,6 +60,7 @@ def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
             raise InvalidStateError("This API key is already revoked.")
         api_key.refresh_from_db(fields=["revoked_at"])
         assert api_key.revoked_at is not None
+        keycache.invalidate_all()  # after commit: every process refuses the key on its next request
         events.emit(
             "api_key.revoked",
             tenant_id=api_key.tenant_id,

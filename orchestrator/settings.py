@@ -221,7 +221,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["orchestrator.lib.permissions.IsTenantCaller"],
     "DEFAULT_PAGINATION_CLASS": "orchestrator.lib.pagination.LimitCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["orchestrator.lib.filters.QuickFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["orchestrator.lib.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"caller": API_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "orchestrator.lib.problems.problem_exception_handler",
@@ -295,6 +295,9 @@ CONSOLE_BASE_URL = (env.url("CONSOLE_BASE_URL", "http://localhost:8000", ("http"
 # How long a held Idempotency-Key request may stay IN_PROGRESS before a crashed holder is presumed dead.
 IDEMPOTENCY_IN_PROGRESS_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_PROGRESS_SECONDS", 60, minimum=1))
 API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
+# Per-process cache of API-key lookups (orchestrator/lib/keycache.py): dropped everywhere on any key change; this
+# is only the backstop lifetime of an entry when the shared cache is unreachable at revocation time. 0 disables it.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", 30, minimum=0, maximum=3600)
 
 # Workspaces (SPEC §4; see docs/decisions.md "Workspaces"). The provider follows the executor backend by default.
 WORKSPACE_PROVIDER = env.choice("WORKSPACE_PROVIDER", EXECUTOR_BACKEND, ("local", "task_controller"))

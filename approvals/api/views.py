@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import Scope
 
 from .. import execution, selectors, services
@@ -48,7 +49,7 @@ def caller_of(request: Request) -> Caller:
     list=extend_schema(summary="List approval requests (status defaults to PENDING; status=ALL for every status)"),
     retrieve=extend_schema(summary="One approval request with preview, decisions, quorum and audit link"),
 )
-class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApprovalViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [ApprovalsPermission]
     filterset_class = ApprovalFilter
     lookup_value_regex = UUID_RE
@@ -60,7 +61,21 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return ApprovalRequest.objects.none()
+        if self.action == "list":
+            # Expiry on every read (SPEC §6.1): before the query when EXPIRED rows may be listed, otherwise only
+            # when a row of the page turns out overdue (``paginate_queryset``), which spares a statement per page.
+            statuses = self.request.query_params.getlist("status")
+            return selectors.approval_rows_for(
+                caller_of(self.request), expire=selectors.listing_may_show_expired(statuses)
+            )
         return selectors.approvals_for(caller_of(self.request))
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        if page and selectors.any_overdue(page):
+            selectors.expire_overdue_for(caller_of(self.request))
+            page = super().paginate_queryset(queryset.all())  # the same filters, read again after the expiry
+        return page
 
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])

@@ -23,6 +23,7 @@ from audit import exporting, integrity, selectors
 from audit.filters import AuditLogFilter
 from audit.models import AuditLog
 from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import Scope
 
 from .serializers import ApprovalTrailSerializer, AuditLogSerializer, AuditStatsSerializer, VerificationSerializer
@@ -36,7 +37,7 @@ def _caller(request: Request) -> Caller:
     return caller
 
 
-class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Audit entries of the caller's tenants, newest first, with cursor pagination."""
 
     serializer_class = AuditLogSerializer

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from orchestrator import selectors, services
 from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import ApiKey, Role, Tenant
 
 from .serializers import ApiKeyCreatedSerializer, ApiKeyCreateSerializer, ApiKeySerializer, MeSerializer
@@ -51,7 +52,7 @@ class MeView(APIView):
         )
 
 
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApiKeyViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """API keys of the tenants where the signed-in person is an operator."""
 
     serializer_class = ApiKeySerializer

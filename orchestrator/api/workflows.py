@@ -21,6 +21,7 @@ from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
+from orchestrator.lib.represent import RepresentedListMixin, represent
 from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
@@ -179,7 +180,7 @@ def _caller(request: Request) -> Caller:
     return caller
 
 
-class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Workflow runs of the caller's tenants."""
 
     required_scope = Scope.WORKFLOWS
@@ -204,11 +205,12 @@ class WorkflowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return run
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
+        run = selectors.get_run_detail_for(_caller(request), self.kwargs["pk"])
+        return Response(represent(RunDetailSerializer, run))
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.run_detail_for(_caller(self.request)).get(pk=run.pk)
-        return Response(RunDetailSerializer(fresh).data, status=code)
+        return Response(represent(RunDetailSerializer, fresh), status=code)
 
     @extend_schema(request=WorkflowCreateSerializer, responses={201: RunDetailSerializer})
     def create(self, request: Request) -> Response:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orchestrator.lib import context
+from orchestrator.lib import context, keycache
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.models import ApiKey, Membership, Role, Scope
 
@@ -167,10 +167,18 @@ class ApiKeyUser:
 
 
 def lookup_api_key(raw_key: str) -> ApiKey | None:
-    """The active key matching ``raw_key``, touching ``last_used_at`` at most once a minute."""
+    """The active key matching ``raw_key``, touching ``last_used_at`` at most once a minute.
+
+    Lookups are cached per process and dropped everywhere when any key changes (``orchestrator.lib.keycache``).
+    """
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
         return None
-    api_key = ApiKey.objects.select_related("tenant").filter(key_hash=hash_key(raw_key), revoked_at=None).first()
+    key_hash = hash_key(raw_key)
+    epoch = keycache.read_epoch()  # before the lookup: a change committed meanwhile makes the entry stale
+    hit, api_key = keycache.get(key_hash, epoch)
+    if not hit:
+        api_key = ApiKey.objects.filter(key_hash=key_hash, revoked_at=None).first()
+        keycache.put(key_hash, api_key, epoch)
     if api_key is None:
         return None
     now = timezone.now()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from orchestrator.events import EVENT_TYPES
 from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import Scope
 
 from .. import delivery, selectors, services
@@ -37,7 +38,7 @@ def caller_of(request: Request) -> Caller:
     return caller
 
 
-class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WebhookEndpointViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Webhook endpoints of the caller's tenants. The secret is returned only by create and rotate-secret."""
 
     required_scope = Scope.WEBHOOKS

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.permissions import require_scope
+from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import Scope
 from workspaces import locks, selectors, services
 from workspaces.filters import WorkspaceFilter
@@ -55,7 +56,7 @@ def caller_of(request: Request) -> Caller:
     return caller
 
 
-class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkspaceViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Persistent workspaces of the caller's tenants, their lifecycle and their lease lock."""
 
     required_scope = Scope.WORKSPACES
