@@ -22,8 +22,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework import mixins, serializers
 from rest_framework.fields import SkipField
@@ -32,16 +32,27 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-Plan = list[tuple[str, Callable[[Any], Any], Callable[[Any], Any]]]
 _plans: dict[type[serializers.BaseSerializer], Callable[[Any], Any]] = {}
 
 
-def _iso_datetime(value: dt.datetime) -> str:
-    """DRF ``DateTimeField.to_representation`` with the default ISO-8601 format and ``USE_TZ``."""
-    if timezone.is_aware(value):
-        value = value.astimezone(timezone.get_current_timezone())
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+_ZERO = dt.timedelta(0)
+# The API renders in UTC: ``TIME_ZONE`` is UTC and no code path activates another zone, so a UTC value needs no
+# conversion (DRF would convert to the current zone, which is then UTC too). Decided once, at first use.
+_utc_only: bool | None = None
+
+
+def _iso_datetime(field: drf_fields.Field) -> Callable[[Any], Any]:
+    """DRF ``DateTimeField.to_representation`` (default ISO-8601 format): a UTC value is formatted directly, any
+    other (naive, another offset, another active zone) goes through the field."""
+    slow = field.to_representation
+
+    def render(value: dt.datetime) -> Any:
+        if _utc_only and value.utcoffset() == _ZERO:
+            text = value.isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return slow(value)
+
+    return render
 
 
 def _identity(value: Any) -> Any:
@@ -67,7 +78,7 @@ def _converter(field: drf_fields.Field) -> Callable[[Any], Any]:
         and str(api_settings.DATETIME_FORMAT).lower() == "iso-8601"
         and getattr(field, "timezone", None) is None
     ):
-        return _iso_datetime
+        return _iso_datetime(field)
     if isinstance(field, serializers.ListSerializer):
         assert isinstance(field.child, serializers.BaseSerializer)
         child = _compile(field.child)
@@ -91,42 +102,57 @@ _PLAIN_VALUE_FIELDS = (
 )  # fmt: skip
 
 
-def _getter(field: drf_fields.Field) -> Callable[[Any], Any]:
-    """``field.get_attribute`` for a single plain attribute of a model instance; the field's own method otherwise
-    (dotted sources, ``*``, relations, callables, and whenever the read fails, so DRF's defaults apply)."""
+def _is_plain(field: drf_fields.Field) -> bool:
+    """A value field reading one plain attribute (relations are not: DRF reads their primary key without loading
+    the object)."""
     attrs = field.source_attrs
-    if type(field) not in _PLAIN_VALUE_FIELDS or len(attrs) != 1 or attrs[0] == "*":
-        return field.get_attribute
-    name = attrs[0]
+    return type(field) in _PLAIN_VALUE_FIELDS and len(attrs) == 1 and attrs[0] != "*"
 
-    def read(instance: Any) -> Any:
-        if isinstance(instance, models.Model):
-            try:
-                value = getattr(instance, name)
-            except (AttributeError, KeyError):
-                return field.get_attribute(instance)
-            if not callable(value):
-                return value
-        return field.get_attribute(instance)
 
-    return read
+def _getter(field: drf_fields.Field) -> Callable[[Any], Any]:
+    """``field.get_attribute``: DRF's defaults, dotted sources, callables and properties all apply."""
+    return field.get_attribute
 
 
 def _compile(serializer: serializers.BaseSerializer) -> Callable[[Any], Any]:
-    plan: Plan = [(f.field_name, _getter(f), _converter(f)) for f in serializer._readable_fields]  # type: ignore[attr-defined]
+    """A function rendering one instance like ``serializer.to_representation``.
+
+    Model fields are read straight from the instance's ``__dict__``, where Django keeps loaded field values under
+    their attribute names (``run_id``), and keys of a plain ``dict`` likewise; a name that is not there (a
+    property, a deferred column, a relation, a missing key) goes through DRF's own ``get_attribute``.
+    """
+    global _utc_only
+    if _utc_only is None:
+        _utc_only = bool(settings.USE_TZ) and settings.TIME_ZONE == "UTC"
+    plan = [
+        (f.field_name, f.source_attrs[0] if _is_plain(f) else None, _getter(f), _converter(f))
+        for f in serializer._readable_fields  # type: ignore[attr-defined]
+    ]
 
     def render(instance: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, get, convert in plan:
-            try:
-                value = get(instance)
-            except SkipField:
-                continue
-            check = value.pk if isinstance(value, PKOnlyObject) else value
-            out[name] = None if check is None else convert(value)
+        # A dict is read by key, exactly as DRF's ``get_attribute`` reads a mapping (a missing key falls back to it).
+        loaded = (
+            instance if type(instance) is dict else instance.__dict__ if isinstance(instance, models.Model) else _EMPTY
+        )
+        for name, attname, get, convert in plan:
+            if attname is not None and attname in loaded:
+                value = loaded[attname]
+            else:
+                try:
+                    value = get(instance)
+                except SkipField:
+                    continue
+                if isinstance(value, PKOnlyObject) and value.pk is None:
+                    out[name] = None
+                    continue
+            out[name] = None if value is None else convert(value)
         return out
 
     return render
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 def _renderer(serializer_class: type[serializers.BaseSerializer]) -> Callable[[Any], Any]:

@@ -129,3 +129,25 @@ def test_api_key_rows_equal_drf_rendering(tenant, member_client, make_api_key) -
 def test_represent_many_equals_drf_many(populated) -> None:
     runs = list(WorkflowRun.objects.order_by("created_at"))
     assert as_json(represent_many(RunSerializer, runs)) == as_json(RunSerializer(runs, many=True).data)
+
+
+def test_datetimes_of_every_kind_render_as_drf_does() -> None:
+    """UTC values take the fast path; naive values, other offsets and another active zone go through DRF."""
+    import datetime as dt
+
+    from django.utils import timezone as tz
+    from rest_framework import serializers
+
+    class Stamp(serializers.Serializer):
+        at = serializers.DateTimeField()
+
+    values = [
+        dt.datetime(2026, 11, 26, 7, 0, 0, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(2026, 11, 26, 7, 0),
+    ]
+    for value in values:
+        assert represent(Stamp, {"at": value}) == dict(Stamp({"at": value}).data), value
+    with tz.override("Europe/Berlin"):
+        for value in values[1:]:
+            assert represent(Stamp, {"at": value}) == dict(Stamp({"at": value}).data), value
