@@ -58,14 +58,14 @@ def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
     tenant_in = f"{rawsql.column(WorkflowRun, 'tenant')} IN ({rawsql.in_list(len(tenants))})"
     where = f"{rawsql.column(WorkflowRun, 'id')} = %s AND {tenant_in}"
     params = [rawsql.db_value(WorkflowRun, "id", pk), *(rawsql.db_value(WorkflowRun, "tenant", t) for t in tenants)]
-    found = list(WorkflowRun.objects.raw(rawsql.select_sql(WorkflowRun, where), params))
+    found = rawsql.fetch(WorkflowRun, rawsql.select_sql(WorkflowRun, where), params)
     if not found:
         raise NotFoundError("No such workflow run.")
     run = found[0]
     node_sql = rawsql.select_sql(
         WorkflowNode, f"{rawsql.column(WorkflowNode, 'run')} = %s", order_by=rawsql.column(WorkflowNode, "key")
     )
-    nodes = list(WorkflowNode.objects.raw(node_sql, [rawsql.db_value(WorkflowNode, "run", pk)]))
+    nodes = rawsql.fetch(WorkflowNode, node_sql, [rawsql.db_value(WorkflowNode, "run", pk)])
     for node in nodes:
         node.run = run  # the reverse side is known; no query if a caller follows it
     # What ``prefetch_related("nodes")`` leaves behind, so ``run.nodes.all()`` reads these without a query.
