@@ -26,6 +26,15 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 RETRY = {"max_attempts": 8, "backoff_seconds": 1, "max_backoff_seconds": 2}
 
 
+def _code(response: requests.Response) -> str:
+    """The ``code`` of a problem document ("" when the body is not one)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
 @dataclass
 class Load:
     stack: Stack
@@ -118,8 +127,8 @@ class Load:
                 )
             except requests.RequestException:
                 continue
-            if answer.status_code in (200, 409):
-                self.decided.add(approval["id"])
+            if answer.status_code == 200 or (answer.status_code == 409 and _code(answer) != "idempotency_in_progress"):
+                self.decided.add(approval["id"])  # decided now, or before (409 approval_not_pending)
                 decided += 1
         return decided
 

@@ -305,6 +305,9 @@ class Stack:
             "WEBHOOK_LEASE_SECONDS": "8",
             "WEBHOOK_REDISPATCH_SECONDS": "10",
             "API_THROTTLE_RATE": "1000000/min",
+            # A request cut off by the database crash leaves its Idempotency-Key IN_PROGRESS (the cleanup needs the
+            # database too); a retry with the same key may take it over after this long instead of 60 s.
+            "IDEMPOTENCY_IN_PROGRESS_SECONDS": "15",
             "LOG_LEVEL": "WARNING",
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
