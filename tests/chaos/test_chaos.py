@@ -114,10 +114,11 @@ def test_task_controller_500s_and_timeouts_are_retried_until_success(chaos: Load
     before = set(chaos.expected)
     try:
         chaos.controller.fault = "500"
-        chaos.create_many(range(3000, 3020), clients=2)
+        chaos.create_many(range(3000, 3010), clients=2)
         poll(lambda: chaos.controller.faults_answered >= 10, 60, "dispatches refused with 500")
         chaos.controller.fault = "hang"  # answers only after the client's 1 s timeout
         hung = chaos.controller.faults_answered
+        chaos.create_many(range(3010, 3020), clients=2)  # fresh runs meet the hanging controller too
         poll(lambda: chaos.controller.faults_answered >= hung + 5, 60, "dispatches that timed out")
         chaos.controller.fault = None
         run_ids = sorted(set(chaos.expected) - before)
