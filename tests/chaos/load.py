@@ -3,7 +3,8 @@
 Each workflow is small (3 TASK nodes: ``prep`` → ``send`` → ``done``). Every other one sends an e-mail, a HIGH risk
 action that waits for approval; a second identity (the reviewer key) decides over HTTP, approving most and
 rejecting every fifth. So the correct terminal state of a run is known up front: COMPLETED, or FAILED when its
-approval was rejected.
+approval was rejected. A fan-out workflow (``prep`` → ``width`` leaves → ``done``) is the other shape: when its
+``prep`` completes, its leaves are claimed together and dispatched in ``execute_node_runs`` batches.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 RETRY = {"max_attempts": 8, "backoff_seconds": 1, "max_backoff_seconds": 2}
 
 
+def _code(response: requests.Response) -> str:
+    """The ``code`` of a problem document ("" when the body is not one)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
 @dataclass
 class Load:
     stack: Stack
@@ -39,6 +49,7 @@ class Load:
     with_approval: set[str] = field(default_factory=set)
     rejected: set[str] = field(default_factory=set)
     decided: set[str] = field(default_factory=set)  # approval ids
+    node_counts: dict[str, int] = field(default_factory=dict)  # run id → nodes it was created with
     create_errors: Counter[int] = field(default_factory=Counter)
 
     @property
@@ -66,10 +77,25 @@ class Load:
             ],
         }  # fmt: skip
 
-    def create(self, index: int, *, retry_until: float | None = None) -> str | None:
-        """POST one workflow (with an Idempotency-Key, so a retried request cannot create it twice)."""
-        approval = index % 2 == 0
-        body = self.workflow_body(index, approval)
+    def fanout_body(self, index: int, width: int) -> dict[str, Any]:
+        leaves = [f"leaf{k}" for k in range(width)]
+        return {
+            "name": f"chaos-fan-{index}",
+            "start": True,
+            "nodes": [
+                {"key": "prep", "type": "TASK", "action": {"tool": "echo", "params": {"i": index}}, "retry": RETRY},
+                *({"key": leaf, "type": "TASK", "depends_on": ["prep"], "action": {"tool": "noop", "params": {}},
+                   "retry": RETRY} for leaf in leaves),
+                {"key": "done", "type": "TASK", "depends_on": leaves, "action": {"tool": "noop", "params": {}},
+                 "retry": RETRY},
+            ],
+        }  # fmt: skip
+
+    def create(self, index: int, *, retry_until: float | None = None, fanout: int = 0) -> str | None:
+        """POST one workflow (with an Idempotency-Key, so a retried request cannot create it twice): the 3-node
+        one, or with ``fanout`` a fan-out of that width."""
+        approval = index % 2 == 0 and not fanout
+        body = self.fanout_body(index, fanout) if fanout else self.workflow_body(index, approval)
         key = str(uuid.uuid4())
         while True:
             try:
@@ -82,6 +108,7 @@ class Load:
                 run_id = str(response.json()["id"])
                 rejected = approval and index % 10 == 0
                 self.expected[run_id] = "FAILED" if rejected else "COMPLETED"
+                self.node_counts[run_id] = len(body["nodes"])
                 if approval:
                     self.with_approval.add(run_id)
                 if rejected:
@@ -118,8 +145,8 @@ class Load:
                 )
             except requests.RequestException:
                 continue
-            if answer.status_code in (200, 409):
-                self.decided.add(approval["id"])
+            if answer.status_code == 200 or (answer.status_code == 409 and _code(answer) != "idempotency_in_progress"):
+                self.decided.add(approval["id"])  # decided now, or before (409 approval_not_pending)
                 decided += 1
         return decided
 
@@ -142,6 +169,23 @@ class Load:
     def statuses(self, run_ids: list[str]) -> dict[str, str]:
         rows = self.sql("SELECT id::text, status FROM orchestrator_workflowrun WHERE id::text = ANY(%s)", run_ids)
         return dict(rows)
+
+    def unstarted_held_by(self, pids: set[int]) -> set[str]:
+        """Attempts the worker with these processes has taken off the queue but not started: the rest of an
+        ``execute_node_runs`` message that one of its pool children is working through (it started the first)."""
+        messages = self.redis.unacked()
+        ids = [i for _, batch in messages for i in batch]
+        if not ids:
+            return set()
+        query = "SELECT id::text, status, lease_owner FROM orchestrator_workflownoderun WHERE id::text = ANY(%s)"
+        rows = {row[0]: (row[1], row[2]) for row in self.sql(query, ids)}
+        ours = {str(pid) for pid in pids}
+        held: set[str] = set()
+        for _, batch in messages:
+            owners = {rows[i][1].rsplit(":", 1)[-1] for i in batch if i in rows and rows[i][1]}
+            if owners & ours:
+                held |= {i for i in batch if rows.get(i) == ("RUNNING", "")}
+        return held
 
     def terminal_count(self, run_ids: list[str]) -> int:
         return sum(1 for s in self.statuses(run_ids).values() if s in TERMINAL)
@@ -167,11 +211,12 @@ class Load:
         statuses = self.wait_all_terminal(run_ids, timeout)
         wrong = {r: (statuses.get(r), self.expected[r]) for r in run_ids if statuses.get(r) != self.expected[r]}
         assert not wrong, f"{len(wrong)} runs in the wrong terminal state (got, expected): {list(wrong.items())[:5]}"
-        # Nothing half-written: every run has exactly its 3 nodes.
-        partial = self.sql(
+        # Nothing half-written: every run in the database has exactly its nodes (3 unless it is a known fan-out).
+        counts = self.sql(
             "SELECT r.id::text, count(n.id) FROM orchestrator_workflowrun r LEFT JOIN "
-            "orchestrator_workflownode n ON n.run_id = r.id GROUP BY r.id HAVING count(n.id) <> 3"
+            "orchestrator_workflownode n ON n.run_id = r.id GROUP BY r.id"
         )
+        partial = [(run_id, count) for run_id, count in counts if count != self.node_counts.get(run_id, 3)]
         assert not partial, f"runs with a partial node set: {partial[:5]}"
         # Every approved action executed exactly once; rejected ones never.
         for run_id in self.with_approval & set(run_ids):

@@ -6,6 +6,7 @@ restarting "the database" or "the broker" never disturbs anybody else's servers.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +140,26 @@ class PrivateRedis:
             total += int(out.stdout.strip() or 0)
         return total
 
+    def unacked(self) -> list[tuple[str, list[str]]]:
+        """The executor messages a worker has taken and not acknowledged (``acks_late``: until the task returns),
+        as (delivery tag, attempt ids). A worker that was SIGKILLed leaves its own here: Redis hands them out
+        again only after the visibility timeout (an hour)."""
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        try:
+            entries = client.hgetall("unacked")
+        finally:
+            client.close()
+        held = []
+        for tag, raw in entries.items():
+            payload = json.loads(raw)[0]
+            task = payload.get("headers", {}).get("task", "")
+            if task not in ("orchestrator.tasks.execute_node_run", "orchestrator.tasks.execute_node_runs"):
+                continue
+            args = json.loads(base64.b64decode(payload["body"]))[0]
+            ids = args[0] if isinstance(args[0], list) else [args[0]]
+            held.append((tag.decode(), [str(i) for i in ids]))
+        return held
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
@@ -149,7 +171,9 @@ class TaskController:
     """The external executor over real HTTP (SPEC §5). Accepts ``POST /api/v1/tasks`` (deduplicated by
     ``Idempotency-Key``, as a real controller would), "executes" the action, and reports the result on the
     attempt's callback URL, retrying the callback until the orchestrator takes it. Answers polls on
-    ``GET /api/v1/tasks/{id}``. ``fault`` makes it answer 500 or hang past the client's timeout."""
+    ``GET /api/v1/tasks/{id}``. ``fault`` makes it answer 500 or hang past the client's timeout; ``accept_delay``
+    makes accepting a task take that long (a controller that schedules the task's container before it answers),
+    so the workers spend their time inside dispatches, as they do against a real controller."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -158,6 +182,7 @@ class TaskController:
         self.fault: str | None = None  # None | "500" | "hang"
         self.faults_answered = 0
         self.hang_seconds = 3.0
+        self.accept_delay = 0.0
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="controller-callback")
         self.stopping = threading.Event()
         controller = self
@@ -190,6 +215,8 @@ class TaskController:
                     if fault == "hang":
                         controller.stopping.wait(controller.hang_seconds)
                     return self._reply(500, {"error": f"injected {fault}"})
+                if controller.accept_delay:
+                    controller.stopping.wait(controller.accept_delay)  # simulated latency, not a wait for state
                 return self._reply(202, controller.accept(body, self.headers.get("Idempotency-Key") or ""))
 
             def do_GET(self) -> None:
@@ -305,6 +332,9 @@ class Stack:
             "WEBHOOK_LEASE_SECONDS": "8",
             "WEBHOOK_REDISPATCH_SECONDS": "10",
             "API_THROTTLE_RATE": "1000000/min",
+            # A request cut off by the database crash leaves its Idempotency-Key IN_PROGRESS (the cleanup needs the
+            # database too); a retry with the same key may take it over after this long instead of 60 s.
+            "IDEMPOTENCY_IN_PROGRESS_SECONDS": "15",
             "LOG_LEVEL": "WARNING",
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -338,6 +368,17 @@ class Stack:
         for name in self.commands:
             self.start(name)
         poll(lambda: requests.get(f"{self.base_url}/api/v1/health/live", timeout=2).ok, 60, "gunicorn")
+
+    def pids(self, name: str) -> set[int]:
+        """The process and its descendants (a Celery worker's pool children)."""
+        found: set[int] = set()
+        todo = [self.processes[name].pid]
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return found
 
     def kill(self, name: str) -> None:
         """SIGKILL the process and its pool children: no shutdown, no acks, leases left behind."""

@@ -29,21 +29,68 @@ def _progress(load: Load, run_ids: list[str], fraction: float, timeout: float = 
     poll(lambda: load.terminal_count(run_ids) >= want, timeout, f"{want} runs terminal", interval=0.5)
 
 
+def _kill_while_holding_work(load: Load) -> set[str]:
+    """SIGKILL a worker (and restart it) at a moment it holds attempts it took off the queue but has not started
+    (the rest of an ``execute_node_runs`` batch one of its pool children is working through); returns them."""
+
+    def holder() -> tuple[str, set[int]] | None:
+        for worker in ("worker-a", "worker-b"):
+            pids = load.stack.pids(worker)
+            if len(load.unstarted_held_by(pids)) >= 2:
+                return worker, pids
+        return None
+
+    started = time.monotonic()
+    worker, pids = poll(holder, 60, "a worker to hold attempts it has not started", interval=0.05)
+    load.stack.kill(worker)
+    caught = load.unstarted_held_by(pids)  # exact now: nothing but the reaper can touch them any more
+    load.stack.start(worker)
+    print(f"SIGKILL {worker} after {time.monotonic() - started:.1f}s: it held {len(caught)} unstarted attempts")
+    assert caught, f"the SIGKILL of {worker} caught no attempt in flight"
+    return caught
+
+
 def test_200_workflows_survive_a_worker_sigkilled_twice(chaos: Load) -> None:
-    """Recovery: acks_late + the lease reaper and the scheduler tick re-drive what the killed worker held."""
+    """Recovery: the lease reaper and the scheduler tick (beat), with acks_late. Each SIGKILL lands while the
+    worker is inside an ``execute_node_runs`` batch (a fan-out's leaves), dispatching to a controller that takes a
+    moment to accept. The attempt being dispatched has normally reached the controller and completes by callback
+    (the poller covers one cut off before it was sent); the rest of the batch was taken but never started. Its
+    message stays unacknowledged in Redis (acks_late), which hands it out again only after the visibility timeout
+    (an hour): it is the reaper that fails those attempts once their dispatch lease
+    (``NODE_DISPATCH_TIMEOUT_SECONDS``) has run out, and the node's retry policy that runs them again."""
     stop = threading.Event()
     chaos.reviewer_loop(stop)
+    chaos.controller.accept_delay = 0.15
+    before = set(chaos.expected)
+    caught: list[set[str]] = []
     try:
-        chaos.create_many(range(0, 200), clients=4)
-        run_ids = [r for r in chaos.expected if r in chaos.statuses(list(chaos.expected))]
-        assert len(run_ids) == 200, chaos.create_errors
-        for fraction in (0.25, 0.6):
-            _progress(chaos, run_ids, fraction)
-            chaos.stack.kill("worker-a")
-            chaos.stack.start("worker-a")
+        # Two waves of 100 (and two fan-outs of 16); each kill lands while a wave is arriving and the runs before
+        # it are at every stage.
+        for first in (0, 100):
+            wave = range(first, first + 100)
+            creator = threading.Thread(target=chaos.create_many, args=(wave,), kwargs={"clients": 4}, daemon=True)
+            creator.start()
+            for index in (first + 500, first + 501):
+                assert chaos.create(index, fanout=16, retry_until=time.monotonic() + 30), chaos.create_errors
+            caught.append(_kill_while_holding_work(chaos))
+            creator.join(timeout=180)
+            _progress(chaos, sorted(set(chaos.expected) - before), 0.5)
+        run_ids = sorted(set(chaos.expected) - before)
+        assert len(run_ids) == 204, chaos.create_errors
         chaos.assert_nothing_lost(run_ids, timeout=240)
     finally:
         stop.set()
+        chaos.controller.accept_delay = 0.0
+    # It was the reaper that re-drove what the kills caught: attempts never started, failed when their dispatch
+    # lease ran out (their nodes then retried to their correct end, checked above).
+    for index, attempts in enumerate(caught, 1):
+        reaped = chaos.sql(
+            "SELECT count(*) FROM orchestrator_workflownoderun WHERE id::text = ANY(%s) AND status = 'FAILED' "
+            "AND error LIKE 'dispatched but never started%%'",
+            sorted(attempts),
+        )[0][0]
+        print(f"kill {index}: caught {len(attempts)} unstarted attempts, {reaped} reaped")
+        assert reaped == len(attempts), f"kill {index}: {reaped} of the {len(attempts)} attempts it caught reaped"
 
 
 def test_redis_restart_loses_no_node_and_no_message(chaos: Load) -> None:
@@ -114,10 +161,11 @@ def test_task_controller_500s_and_timeouts_are_retried_until_success(chaos: Load
     before = set(chaos.expected)
     try:
         chaos.controller.fault = "500"
-        chaos.create_many(range(3000, 3020), clients=2)
+        chaos.create_many(range(3000, 3010), clients=2)
         poll(lambda: chaos.controller.faults_answered >= 10, 60, "dispatches refused with 500")
         chaos.controller.fault = "hang"  # answers only after the client's 1 s timeout
         hung = chaos.controller.faults_answered
+        chaos.create_many(range(3010, 3020), clients=2)  # fresh runs meet the hanging controller too
         poll(lambda: chaos.controller.faults_answered >= hung + 5, 60, "dispatches that timed out")
         chaos.controller.fault = None
         run_ids = sorted(set(chaos.expected) - before)
