@@ -145,7 +145,7 @@ def main() -> int:
         for i in range(args.requests):
             call(application, "GET", path(i), key)
         sampler.stop()
-        print(sampler.output_text(unicode=False, color=False, show_all=False))
+        print(sampler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("PROFILE_SHOW_ALL"))))
         return 0
     profile = cProfile.Profile()
     profile.enable()
