@@ -33,11 +33,19 @@ def run_detail_for(caller: Caller) -> QuerySet[WorkflowRun]:
     return runs_for(caller).prefetch_related(Prefetch("nodes", queryset=WorkflowNode.objects.order_by("key")))
 
 
+def _run_pk(run_id: Any) -> uuid.UUID:
+    """The run id as a UUID; a malformed one is a 404 like an unknown one (ids are not validated inputs)."""
+    try:
+        return uuid.UUID(str(run_id))
+    except ValueError as exc:
+        raise NotFoundError("No such workflow run.") from exc
+
+
 def get_run_for(caller: Caller, run_id: Any) -> WorkflowRun:
     """The caller's run ``run_id``; another tenant's (or a malformed id) is a 404."""
     try:
-        return runs_for(caller).get(pk=uuid.UUID(str(run_id)))
-    except (ValueError, WorkflowRun.DoesNotExist) as exc:
+        return runs_for(caller).get(pk=_run_pk(run_id))
+    except WorkflowRun.DoesNotExist as exc:
         raise NotFoundError("No such workflow run.") from exc
 
 
@@ -49,10 +57,7 @@ def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
     one, is loaded on first access.
     """
     tenants = caller.readable_tenants(Scope.WORKFLOWS)
-    try:
-        pk = uuid.UUID(str(run_id))
-    except ValueError as exc:
-        raise NotFoundError("No such workflow run.") from exc
+    pk = _run_pk(run_id)
     if not tenants:
         raise NotFoundError("No such workflow run.")
     tenant_in = f"{rawsql.column(WorkflowRun, 'tenant')} IN ({rawsql.in_list(len(tenants))})"

@@ -91,11 +91,6 @@ def invalidate_all() -> None:
     transaction.on_commit(bump)
 
 
-def clear_local() -> None:
-    """Forget this process's copies (tests)."""
-    _entries.clear()
-
-
 def _key_changed(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
     if not created:  # a new key is in nobody's cache yet
         invalidate_all()

@@ -109,11 +109,6 @@ def _is_plain(field: drf_fields.Field) -> bool:
     return type(field) in _PLAIN_VALUE_FIELDS and len(attrs) == 1 and attrs[0] != "*"
 
 
-def _getter(field: drf_fields.Field) -> Callable[[Any], Any]:
-    """``field.get_attribute``: DRF's defaults, dotted sources, callables and properties all apply."""
-    return field.get_attribute
-
-
 def _compile(serializer: serializers.BaseSerializer) -> Callable[[Any], Any]:
     """A function rendering one instance like ``serializer.to_representation``.
 
@@ -125,7 +120,7 @@ def _compile(serializer: serializers.BaseSerializer) -> Callable[[Any], Any]:
     if _utc_only is None:
         _utc_only = bool(settings.USE_TZ) and settings.TIME_ZONE == "UTC"
     plan = [
-        (f.field_name, f.source_attrs[0] if _is_plain(f) else None, _getter(f), _converter(f))
+        (f.field_name, f.source_attrs[0] if _is_plain(f) else None, f.get_attribute, _converter(f))
         for f in serializer._readable_fields  # type: ignore[attr-defined]
     ]
 
