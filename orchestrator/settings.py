@@ -425,3 +425,32 @@ CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
     "schedule": crontab(minute="17"),
     "options": {"queue": "maintenance"},
 }
+# --- Audit log integrity (issue 17; docs/audit-keys.md, docs/decisions.md "Audit tamper evidence") -----------------
+# AUDIT_CHAIN_KEY (or AUDIT_CHAIN_KEY_FILE) keys the HMAC chain and signs checkpoints; it never goes to the
+# database. AUDIT_CHAIN_PREVIOUS_KEYS (comma-separated, or _FILE) are still accepted by the verifier after a
+# rotation. A development key is used only for DEBUG, the embedded default (no DATABASE_URL) and test runs;
+# anywhere else, and always with PRODUCTION=true, start-up stops without a real key.
+_DEV_AUDIT_CHAIN_KEY = "insecure-local-development-audit-chain-key-0123456789abcdef"  # noqa: S105
+AUDIT_CHAIN_KEY = env.secret("AUDIT_CHAIN_KEY") or ""
+AUDIT_CHAIN_PREVIOUS_KEYS = [
+    k.strip() for k in (env.secret("AUDIT_CHAIN_PREVIOUS_KEYS") or "").split(",") if k.strip()
+]
+if not AUDIT_CHAIN_KEY:
+    if PRODUCTION or not (DEBUG or not DATABASE_URL or os.environ.get("PYTEST_VERSION")):
+        raise ImproperlyConfigured(
+            "AUDIT_CHAIN_KEY: required outside DEBUG and the embedded default (see docs/audit-keys.md)"
+        )
+    AUDIT_CHAIN_KEY = _DEV_AUDIT_CHAIN_KEY
+elif PRODUCTION and AUDIT_CHAIN_KEY == _DEV_AUDIT_CHAIN_KEY:
+    raise ImproperlyConfigured("AUDIT_CHAIN_KEY: the development key is refused when PRODUCTION=true")
+for _audit_key in (AUDIT_CHAIN_KEY, *AUDIT_CHAIN_PREVIOUS_KEYS):
+    if len(_audit_key) < 32:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY/AUDIT_CHAIN_PREVIOUS_KEYS: every key needs 32+ characters")
+# Signed checkpoints are appended here (one JSON Lines file per chain): a volume outside the database.
+AUDIT_ANCHOR_DIR = Path(env.str("AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors")) or "audit-anchors").resolve()
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 60, minimum=1, maximum=24 * 60)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.tasks.checkpoint_audit_chains",
+    "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
+    "options": {"queue": "maintenance"},
+}
