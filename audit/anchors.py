@@ -1,9 +1,11 @@
 """Signed checkpoints kept outside the database: one JSON Lines file per chain under ``AUDIT_ANCHOR_DIR``.
 
-An anchor line states, signed with ``AUDIT_CHAIN_KEY``: chain ``chain`` had entry ``sequence`` with hash ``hash``;
-every entry at or below ``floor`` may legitimately be gone (the retention purge); entries after
-``legacy_through`` are keyed (no ``legacy-sha256`` entry may follow). The signature is the HMAC of the canonical
-JSON of every other field, so a line cannot be edited, and one written without the key is rejected.
+An anchor line states, signed with ``AUDIT_CHAIN_KEY``: chain ``chain`` had reached entry ``sequence`` (its head)
+with hash ``hash``; every entry at or below ``floor`` may legitimately be gone (the retention purge), and the entry
+at ``floor`` had hash ``floor_hash`` (what the first remaining entry links to); entries after ``legacy_through``
+are keyed (no ``legacy-sha256`` entry may follow). ``sequence`` never goes backwards in a chain's file. The
+signature is the HMAC of the canonical JSON of every other field, so a line cannot be edited, and one written
+without the key is rejected.
 
 The file only ever grows (``O_APPEND`` under an exclusive ``flock``, fsynced): in production it lives on a volume
 the database credentials cannot reach (a mounted volume, or a directory an object-store sync ships off-host).
@@ -27,7 +29,7 @@ from .keys import Keyring, keyring
 VERSION = 1
 REASONS = ("schedule", "purge")
 _CHAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
-_SIGNED_FIELDS = ("v", "chain", "sequence", "hash", "floor", "legacy_through", "reason", "at", "key_id")
+_SIGNED_FIELDS = ("v", "chain", "sequence", "hash", "floor", "floor_hash", "legacy_through", "reason", "at", "key_id")
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Anchor:
     sequence: int
     hash: str
     floor: int
+    floor_hash: str
     legacy_through: int
     reason: str
     at: str
@@ -83,6 +86,7 @@ def parse(text: str, line_no: int = 0, ring: Keyring | None = None) -> Anchor:
             sequence=int(data["sequence"]),
             hash=str(data["hash"]),
             floor=int(data["floor"]),
+            floor_hash=str(data["floor_hash"]),
             legacy_through=int(data["legacy_through"]),
             reason=str(data["reason"]),
             at=str(data["at"]),
@@ -92,7 +96,7 @@ def parse(text: str, line_no: int = 0, ring: Keyring | None = None) -> Anchor:
             line_no=line_no,
         )
     except (ValueError, KeyError, TypeError):
-        return Anchor("", 0, "", 0, 0, "", "", line_no=line_no, problem="is not a valid anchor line")
+        return Anchor("", 0, "", 0, "", 0, "", "", line_no=line_no, problem="is not a valid anchor line")
     if not anchor.sig:
         anchor.problem = "is not signed"
     elif anchor.key_id not in ring.keys:

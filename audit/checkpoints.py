@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max
 from django.utils import timezone
 
 from orchestrator import events
@@ -24,40 +24,45 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_EVENT = "audit.checkpoint"
 
 
-def _first_anchor_bounds(chain: str, head_sequence: int) -> tuple[int, int]:
-    """``(floor, legacy_through)`` for a chain anchored for the first time (e.g. right after the upgrade).
+def _first_anchor_bounds(chain: str, head_sequence: int, head_hash: str) -> tuple[int, str, int]:
+    """``(floor, floor_hash, legacy_through)`` for a chain anchored for the first time (e.g. after the upgrade).
 
     Entries already gone below the first remaining one were removed before anchors existed (legacy purges), and
     the legacy entries present are those written before keyed chains: both are taken as they are now.
     """
     entries = AuditLog.objects.filter(chain=chain)
-    lowest = entries.aggregate(lo=Min("sequence"))["lo"]
-    floor = (lowest - 1) if lowest is not None else head_sequence
+    lowest = entries.order_by("sequence").values_list("sequence", "prev_hash").first()
+    floor, floor_hash = (lowest[0] - 1, lowest[1]) if lowest else (head_sequence, head_hash)
     legacy = entries.filter(key_id=LEGACY_KEY_ID).aggregate(hi=Max("sequence"))["hi"]
-    return floor, legacy or 0
+    return floor, floor_hash if floor else "", legacy or 0
 
 
-def anchor_chain(chain: str, *, sequence: int, entry_hash: str, reason: str) -> anchors.Anchor:
-    """Sign "``chain`` had ``sequence`` with ``entry_hash``", append it to the anchor store, emit the event.
+def anchor_chain(
+    head: AuditChainHead, *, reason: str = "schedule", purged: tuple[int, str] | None = None
+) -> anchors.Anchor:
+    """Sign "``head.chain`` reached ``head``", append it to the anchor store, emit the ``audit.checkpoint`` event.
 
-    Preconditions: inside a transaction holding ``chain``'s head lock (so anchors of one chain are written in
-    order); ``reason`` is ``purge`` when the caller is about to delete every entry up to ``sequence``.
+    Preconditions: inside a transaction holding the chain's head lock (``head`` is that locked row), so a chain's
+    anchors are written in order and never go backwards. ``purged`` is ``(sequence, hash)`` of the last entry
+    the caller (the retention purge) is about to delete: it becomes the signed floor.
     Side effects: one fsynced line in the anchor file (``OSError`` propagates), one ``audit.checkpoint`` event
-    (an audit entry appended to the same chain, plus webhook outbox rows for the tenant's chains).
+    (an audit entry appended to the same chain, plus webhook outbox rows for the tenant's subscribers).
     """
+    chain = head.chain
     previous = anchors.last_trusted(chain)
     if previous is not None:
-        floor, legacy_through = previous.floor, previous.legacy_through
+        floor, floor_hash, legacy_through = previous.floor, previous.floor_hash, previous.legacy_through
     else:
-        floor, legacy_through = _first_anchor_bounds(chain, sequence)
-    if reason == "purge":
-        floor = max(floor, sequence)
+        floor, floor_hash, legacy_through = _first_anchor_bounds(chain, head.last_sequence, head.last_hash)
+    if purged is not None and purged[0] > floor:
+        floor, floor_hash = purged
     anchor = anchors.sign(
         anchors.Anchor(
             chain=chain,
-            sequence=sequence,
-            hash=entry_hash,
+            sequence=head.last_sequence,
+            hash=head.last_hash,
             floor=floor,
+            floor_hash=floor_hash,
             legacy_through=legacy_through,
             reason=reason,
             at=format_timestamp(timezone.now()),
@@ -92,7 +97,7 @@ def _checkpoint_one(chain: str) -> bool:
             newest = AuditLog.objects.filter(chain=chain, sequence=head.last_sequence).values_list("action", flat=True)
             if head.last_sequence == previous.sequence + 1 and newest.first() == CHECKPOINT_EVENT:
                 return False
-        anchor_chain(chain, sequence=head.last_sequence, entry_hash=head.last_hash, reason="schedule")
+        anchor_chain(head)
         return True
 
 

@@ -128,7 +128,7 @@ def _purge_batch(*, chain: str, cutoff: datetime, batch_size: int) -> int:
     is not at or below an anchored checkpoint (an anchor store that cannot be written aborts the batch).
     """
     with transaction.atomic():
-        _lock_chain_head(chain)  # one purge per chain at a time; appends to this chain wait for the batch
+        head = _lock_chain_head(chain)  # one purge per chain at a time; appends to this chain wait for the batch
         entries = AuditLog.objects.filter(chain=chain)
         first = entries.order_by("sequence").values_list("sequence", flat=True).first()
         if first is None:
@@ -141,7 +141,7 @@ def _purge_batch(*, chain: str, cutoff: datetime, batch_size: int) -> int:
         if last is None:
             return 0
         doomed = entries.filter(sequence__lte=last[0])
-        anchor = checkpoints.anchor_chain(chain, sequence=last[0], entry_hash=last[1], reason="purge")
+        anchor = checkpoints.anchor_chain(head, reason="purge", purged=(last[0], last[1]))
         AuditCheckpoint.objects.create(
             chain=chain, sequence=last[0], hash=last[1], removed=doomed.count(), cutoff=cutoff, anchor=anchor.line()
         )

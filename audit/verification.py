@@ -2,8 +2,9 @@
 
 For each chain it checks, naming the first bad sequence and why:
 
-* the anchor file: every line signed with a configured key (an unsigned, edited or forged line fails), and the
-  anchored sequence never going backwards;
+* the anchor file: every line signed with a configured key (an unsigned, edited or forged line fails; a line
+  signed with a retired key is skipped once a later line is signed with a configured one), and the anchored
+  sequence never going backwards;
 * the checkpoint rows: each signed (a forged row cannot excuse a deletion), unless at or below the signed floor;
 * truncation: no entry missing above the anchored floor (the last legitimate purge), at the start, in the middle
   or at the end (the chain head and the newest anchor both remember how far the chain reached);
@@ -101,8 +102,12 @@ class _Trust:
 def _read_anchors(report: ChainReport, ring: Keyring) -> _Trust | None:
     """Check the anchor file; the trusted evidence, or None after failing ``report``."""
     trust = _Trust()
-    for anchor in anchors.read(report.chain, ring):
+    lines = anchors.read(report.chain, ring)
+    last_trusted = max((n for n, a in enumerate(lines) if a.trusted), default=-1)
+    for n, anchor in enumerate(lines):
         previous = trust.newest
+        if not anchor.trusted and n < last_trusted and anchor.key_id and anchor.key_id not in ring.keys:
+            continue  # signed with a retired key and superseded by a line signed with a current one
         if not anchor.trusted or anchor.chain != report.chain:
             where = anchor.sequence or (previous.sequence + 1 if previous else 1)
             problem = anchor.problem or f"names chain {anchor.chain!r}"
@@ -121,6 +126,8 @@ def _read_anchors(report: ChainReport, ring: Keyring) -> _Trust | None:
         trust.newest, trust.floor = anchor, max(trust.floor, anchor.floor)
         trust.legacy_through = anchor.legacy_through
         trust.hashes[anchor.sequence] = anchor.hash
+        if anchor.floor and anchor.floor_hash:
+            trust.hashes.setdefault(anchor.floor, anchor.floor_hash)
     return trust
 
 
@@ -132,7 +139,8 @@ def _read_checkpoints(report: ChainReport, trust: _Trust, ring: Keyring) -> bool
         signed = (
             anchor is not None
             and anchor.trusted
-            and (anchor.chain, anchor.sequence, anchor.hash) == (checkpoint.chain, checkpoint.sequence, checkpoint.hash)
+            and (anchor.chain, anchor.floor, anchor.floor_hash)
+            == (checkpoint.chain, checkpoint.sequence, checkpoint.hash)
         )
         if signed:
             trust.floor = max(trust.floor, checkpoint.sequence)

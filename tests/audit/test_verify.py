@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit import integrity, services, verification
+from audit.keys import LEGACY_KEY_ID
 from audit.models import AuditLog
 from tests.audit.conftest import emit, triggers_off
 
@@ -106,6 +107,7 @@ def test_inserted_entry_is_caught(tenant, chain) -> None:
             AuditLog.objects.filter(pk=entry.pk).update(sequence=entry.sequence + 1)
         forged = AuditLog(
             chain=chain[0].chain,
+            key_id=LEGACY_KEY_ID,
             sequence=4,
             created_at=chain[2].created_at + timedelta(microseconds=1),
             tenant=tenant,
@@ -122,8 +124,9 @@ def test_inserted_entry_is_caught(tenant, chain) -> None:
         forged.hash = integrity.compute_hash(forged.prev_hash, fields)
         forged.save(force_insert=True)
     report = verification.verify_chains([tenant.pk]).chains[0]
-    assert report.first_bad_sequence == 5  # the entry after the forgery no longer links
-    assert "prev_hash" in report.error
+    # Without the chain key the forgery can only be hashed the unkeyed way, which a keyed chain refuses.
+    assert report.first_bad_sequence == 4
+    assert "legacy-sha256" in report.error
 
 
 def test_appended_entry_outside_the_log_is_caught(tenant, chain) -> None:
@@ -162,11 +165,13 @@ def test_verification_passes_after_a_legitimate_retention_purge(tenant, chain, s
     assert verification.verify_chains([tenant.pk]).ok
 
     assert services.purge_expired_entries(batch_size=4) == 6
-    remaining = list(AuditLog.objects.filter(tenant=tenant).order_by("sequence").values_list("sequence", flat=True))
-    assert remaining == [e.sequence for e in newer]
+    remaining = AuditLog.objects.filter(tenant=tenant).exclude(action="audit.checkpoint").order_by("sequence")
+    assert list(remaining.values_list("sequence", flat=True)) == [e.sequence for e in newer]
     report = verification.verify_chains([tenant.pk]).chains[0]
     assert report.ok, report
-    assert (report.checkpoint_sequence, report.verified) == (6, 2)
+    # the second batch anchored head #9 (the first batch's checkpoint event): verified from there, #9 and #10
+    assert (report.checkpoint_sequence, report.anchor_sequence, report.verified) == (6, 9, 2)
+    assert verification.verify_chains([tenant.pk], full=True).chains[0].verified == 4
 
     # Tampering with what remains is still caught, right after the checkpoint too.
     with triggers_off():
@@ -178,8 +183,10 @@ def test_purge_of_the_whole_chain_still_verifies_and_the_chain_continues(tenant,
     settings.AUDIT_LOG_RETENTION_DAYS = 1
     assert services.purge_expired_entries(now=timezone.now() + timedelta(days=2)) == 6
     assert verification.verify_chains([tenant.pk]).ok
+    marker = AuditLog.objects.get(tenant=tenant, action="audit.checkpoint")
+    assert marker.sequence == 7 and marker.prev_hash == chain[-1].hash
     entry = emit(tenant)
-    assert entry.sequence == 7 and entry.prev_hash == chain[-1].hash
+    assert entry.sequence == 8 and entry.prev_hash == marker.hash
     assert verification.verify_chains([tenant.pk]).ok
 
 
