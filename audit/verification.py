@@ -102,7 +102,11 @@ class _Trust:
 def _read_anchors(report: ChainReport, ring: Keyring) -> _Trust | None:
     """Check the anchor file; the trusted evidence, or None after failing ``report``."""
     trust = _Trust()
-    lines = anchors.read(report.chain, ring)
+    try:
+        lines = anchors.read(report.chain, ring)
+    except OSError as exc:  # the check cannot be made: a failure, not an error page
+        report.fail(0, f"the anchor store cannot be read ({exc.strerror}); sequence 0 stands for no entry")
+        return None
     last_trusted = max((n for n, a in enumerate(lines) if a.trusted), default=-1)
     for n, anchor in enumerate(lines):
         previous = trust.newest
