@@ -430,11 +430,9 @@ CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
 # database. AUDIT_CHAIN_PREVIOUS_KEYS (comma-separated, or _FILE) are still accepted by the verifier after a
 # rotation. A development key is used only for DEBUG, the embedded default (no DATABASE_URL) and test runs;
 # anywhere else, and always with PRODUCTION=true, start-up stops without a real key.
-_DEV_AUDIT_CHAIN_KEY = "insecure-local-development-audit-chain-key-0123456789abcdef"  # noqa: S105
+_DEV_AUDIT_CHAIN_KEY = "insecure-local-development-audit-chain-key-0123456789abcdef"
 AUDIT_CHAIN_KEY = env.secret("AUDIT_CHAIN_KEY") or ""
-AUDIT_CHAIN_PREVIOUS_KEYS = [
-    k.strip() for k in (env.secret("AUDIT_CHAIN_PREVIOUS_KEYS") or "").split(",") if k.strip()
-]
+AUDIT_CHAIN_PREVIOUS_KEYS = [k.strip() for k in (env.secret("AUDIT_CHAIN_PREVIOUS_KEYS") or "").split(",") if k.strip()]
 if not AUDIT_CHAIN_KEY:
     if PRODUCTION or not (DEBUG or not DATABASE_URL or os.environ.get("PYTEST_VERSION")):
         raise ImproperlyConfigured(
