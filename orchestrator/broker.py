@@ -66,8 +66,8 @@ def _count_rejected(queue: str) -> None:
 class Channel(filesystem.Channel):
     """Filesystem channel with atomic publish, rename-to-claim and a ``rejected/`` folder for bad messages."""
 
-    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
-        """Write ``message`` under ``tmp/`` then rename it into the inbox: consumers never see a partial file.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # kombu's own
+        """Write ``payload`` under ``tmp/`` then rename it into the inbox: consumers never see a partial file.
 
         Names sort by wall-clock milliseconds (kombu's own uses each process's monotonic clock, which is not
         comparable between processes), then a uuid keeps them unique.
@@ -75,7 +75,7 @@ class Channel(filesystem.Channel):
         name = f"{int(time() * 1000):015d}_{uuid.uuid4()}.{queue}{SUFFIX}"
         temporary = _folder(self.transport_options, "tmp_folder", "tmp") / name
         with open(temporary, "wb") as handle:
-            handle.write(dumps(message).encode())
+            handle.write(dumps(payload).encode())
         os.rename(temporary, Path(self.data_folder_out) / name)
 
     def _get(self, queue: str, timeout: Any = None) -> Any:
