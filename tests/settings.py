@@ -20,4 +20,4 @@ if not os.environ.get("DATA_DIR"):
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # follow DATA_DIR, not a folder set for the dev server
     atexit.register(shutil.rmtree, _created, ignore_errors=True)
 
-from orchestrator.settings import *  # noqa: E402, F403
+from orchestrator.settings import *  # noqa: F403
