@@ -60,6 +60,8 @@ class Supervisor:
 
     def _check(self, child: Child, now: float) -> None:
         """Notice an exit and schedule the restart; start it when its backoff has passed."""
+        if self.stopping:  # Ctrl-C reaches the children too: their exits are the stop, not a crash
+            return
         if child.process is not None and child.restart_at is None:
             code = child.process.poll()
             if code is None:
