@@ -6,6 +6,10 @@ every pending approval (approve, or reject with ``on_reject: skip``), a webhook 
 every event, and the audit log is exported now and then. Afterwards every run must reach COMPLETED, every
 ``workflow.completed`` event must reach the receiver, and the export must be non-empty. Exit code 0 only then.
 
+The load is closed-loop: at most ``SMOKE_INFLIGHT`` runs (default 6) are unfinished at a time, and no new run
+starts while more than that many finished runs still wait for their ``workflow.completed`` webhook. So the stack
+stays busy without a backlog that only grows on a slow machine, and the end-state check stays meaningful.
+
 Usage: python .ci/smoke_workload.py BASE_URL REQUESTER_KEY REVIEWER_KEY (env SMOKE_SECONDS, default 180).
 """
 
@@ -24,6 +28,8 @@ import requests
 
 DURATION = float(os.environ.get("SMOKE_SECONDS", "180"))
 SETTLE = float(os.environ.get("SMOKE_SETTLE_SECONDS", "180"))
+INFLIGHT = int(os.environ.get("SMOKE_INFLIGHT", "6"))
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -125,10 +131,28 @@ def main() -> int:
     decider = threading.Thread(target=decide_forever, args=(reviewer, stop, decided), daemon=True)
     decider.start()
     runs: list[str] = []
+    finished: dict[str, str] = {}
     exports = 0
     started = time.monotonic()
     n = 0
+
+    def completed_events() -> int:
+        with Receiver.lock:
+            return sum(1 for kind in Receiver.seen.values() if kind == "workflow.completed")
+
+    def refresh() -> int:
+        """Record newly finished runs; return how many are still unfinished."""
+        for run in runs:
+            if run not in finished:
+                status = api.call("GET", f"/workflows/{run}").json()["status"]
+                if status in TERMINAL:
+                    finished[run] = status
+        return len(runs) - len(finished)
+
     while time.monotonic() - started < DURATION:
+        if refresh() >= INFLIGHT or len(finished) - completed_events() > INFLIGHT:
+            time.sleep(0.5)  # closed loop: wait for the stack to catch up (bounded by DURATION)
+            continue
         for body in (parallel_workflow(n), parallel_workflow(n + 1), approval_workflow(n)):
             runs.append(api.call("POST", "/workflows", json=body).json()["id"])
         n += 2
@@ -136,22 +160,14 @@ def main() -> int:
             export = api.call("GET", "/audit/export?format=csv")
             assert export.text.count("\n") > 1, "audit export is empty"
             exports += 1
-        time.sleep(1)  # the pace of the workload (about 3 runs a second), not a wait for a result
 
     deadline = time.monotonic() + SETTLE
-    statuses: Counter[str] = Counter()
-    while time.monotonic() < deadline:
-        statuses = Counter(api.call("GET", f"/workflows/{run}").json()["status"] for run in runs)
-        if statuses["COMPLETED"] == len(runs) or statuses["FAILED"] or statuses["CANCELLED"]:
-            break
+    while refresh() and time.monotonic() < deadline:
         time.sleep(2)  # polling interval, bounded by the deadline
+    statuses = Counter(finished.values())
     stop.set()
     decider.join(timeout=30)
-    completed_events = 0
-    while time.monotonic() < deadline:
-        completed_events = sum(1 for kind in Receiver.seen.values() if kind == "workflow.completed")
-        if completed_events >= len(runs):
-            break
+    while completed_events() < len(runs) and time.monotonic() < deadline:
         time.sleep(1)  # polling interval, bounded by the deadline
     export = api.call("GET", "/audit/export?format=csv")
     exports += 1
@@ -161,12 +177,12 @@ def main() -> int:
         "statuses": dict(statuses),
         "decisions": {k: v for k, v in decided.items() if k != "total"},
         "webhook_messages": len(Receiver.seen),
-        "workflow_completed_events": completed_events,
+        "workflow_completed_events": completed_events(),
         "audit_exports": exports,
         "audit_rows_last_export": export.text.count("\n") - 1,
     }
     print("smoke workload:", json.dumps(figures))
-    ok = statuses["COMPLETED"] == len(runs) and completed_events >= len(runs) and decided["total"] > 0
+    ok = statuses["COMPLETED"] == len(runs) and completed_events() >= len(runs) and decided["total"] > 0
     if not ok:
         print("smoke workload: FAILED (runs not all COMPLETED, events missing, or no decisions)", file=sys.stderr)
     return 0 if ok else 1
