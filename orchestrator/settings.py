@@ -122,20 +122,27 @@ REDIS_URL = env.url("REDIS_URL", None, ("redis", "rediss"))
 CELERY_BROKER_URL: str = env.url("CELERY_BROKER_URL", REDIS_URL, ("redis", "rediss", "amqp", "filesystem")) or ""
 BROKER_DIR = DATA_DIR / "broker"
 if not CELERY_BROKER_URL:
-    # Embedded broker: kombu's filesystem transport needs no server and works across processes.
+    # Embedded broker: kombu's filesystem layout with atomic publish, rename-to-claim and a rejected/ folder for
+    # unreadable messages (orchestrator/broker.py; why in docs/decisions.md "The embedded default").
     CELERY_BROKER_URL = "filesystem://"
-    for sub in ("in", "processed", "control"):
+    CELERY_BROKER_TRANSPORT = "orchestrator.broker:Transport"
+    for sub in ("in", "tmp", "processed", "rejected", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
+        "tmp_folder": str(BROKER_DIR / "tmp"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "rejected_folder": str(BROKER_DIR / "rejected"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
         "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, except that an undecodable message is acked and logged (orchestrator/broker.py).
+        CELERY_BROKER_TRANSPORT = "orchestrator.broker:RedisTransport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
