@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator import runs, selectors
+from orchestrator.api.definitions import bound_definition
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
@@ -218,6 +220,7 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
         body = request.data
         if not isinstance(body, dict):
             raise InvalidInput("Expected a JSON object.")
+        body = bound_definition(body, now=timezone.now())
         tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
         run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body, caller=caller)
         return self._detail(run, status.HTTP_201_CREATED)
