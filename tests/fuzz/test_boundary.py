@@ -11,7 +11,6 @@ from django.http import HttpResponseNotAllowed
 from django.test import Client
 
 from orchestrator.lib.boundary import _as_problem
-
 from tests.conftest import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +49,7 @@ def test_wait_until_beyond_max_wait_days_is_400(api: Any, settings: Any) -> None
     body = assert_problem(api.post("/api/v1/workflows", _wait_workflow({"until": late}), format="json"), 400)
     assert _field(body) == ["nodes[0].wait.until"]
     assert "10 days" in body["detail"]
-    body = assert_problem(
-        api.post("/api/v1/workflows", _wait_workflow({"seconds": 11 * 86400}), format="json"), 400
-    )
+    body = assert_problem(api.post("/api/v1/workflows", _wait_workflow({"seconds": 11 * 86400}), format="json"), 400)
     assert _field(body) == ["nodes[0].wait.seconds"]
 
 

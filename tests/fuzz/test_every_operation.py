@@ -30,20 +30,33 @@ OPERATIONS = [
 
 # A class of mistake: (query string to add, body, content type, extra headers, path-parameter override)
 Mistake = tuple[str, bytes | None, str, dict[str, str], str | None]
+JSON = "application/json"
 DEEP = b'{"a": ' + b"[" * 20000 + b"]" * 20000 + b"}"
 MISTAKES: dict[str, Mistake] = {
-    "payload_too_large": ("", b'{"a": "' + b"x" * 64 + b'"}', "application/json", {"CONTENT_LENGTH": "999999999"}, None),
-    "deep_nesting": ("", DEEP, "application/json", {}, None),
-    "lone_surrogate": ("", b'{"name": "\\ud800", "reason": "\\udc00", "url": "\\ud800"}', "application/json", {}, None),
-    "invalid_utf8": ("", b'{"name": "\xff"}', "application/json", {}, None),
-    "nul_in_body": ("", b'{"name": "a\\u0000", "reason": "\\u0000"}', "application/json", {}, None),
-    "huge_number": ("", b'{"lease_seconds": 1e999, "limit": 1e999, "name": 1e999}', "application/json", {}, None),
+    "payload_too_large": (
+        "",
+        b'{"a": "' + b"x" * 64 + b'"}',
+        "application/json",
+        {"CONTENT_LENGTH": "999999999"},
+        None,
+    ),
+    "deep_nesting": ("", DEEP, JSON, {}, None),
+    "lone_surrogate": ("", b'{"name": "\\ud800", "reason": "\\udc00", "url": "\\ud800"}', JSON, {}, None),
+    "invalid_utf8": ("", b'{"name": "\xff"}', JSON, {}, None),
+    "nul_in_body": ("", b'{"name": "a\\u0000", "reason": "\\u0000"}', JSON, {}, None),
+    "huge_number": ("", b'{"lease_seconds": 1e999, "limit": 1e999, "name": 1e999}', JSON, {}, None),
     "nul_in_query": ("?limit=%00&name=a%00b", None, "", {}, None),
     "control_in_query": ("?x%01=1", None, "", {}, None),
     "invalid_cursor": ("?cursor=cD0yMDI0LTAxLTAx", None, "", {}, None),
     "huge_limit": ("?limit=" + "9" * 50, None, "", {}, None),
     "format_param": ("?format=xml", None, "", {}, None),
-    "far_timestamps": ("?created_after=0001-01-01T00:00:00%2B15:00&since=9999-12-31T23:59:59-15:00", None, "", {}, None),
+    "far_timestamps": (
+        "?created_after=0001-01-01T00:00:00%2B15:00&since=9999-12-31T23:59:59-15:00",
+        None,
+        "",
+        {},
+        None,
+    ),
     "nul_in_path": ("", None, "", {}, "a%00b"),
     "long_path_id": ("", None, "", {}, "9" * 3000),
 }
