@@ -5,7 +5,8 @@ problem documents with a stable code before any view runs.
   ``Content-Length``, before the body is read; Django's own ``RequestDataTooBig`` is mapped the same way by
   ``orchestrator.urls.handler400``).
 - NUL or other control characters (C0, DEL) in a path segment or any query parameter → 400 ``invalid_character``
-  naming the parameter (PostgreSQL cannot store NUL; nothing legitimate sends the others).
+  naming the parameter (PostgreSQL cannot store NUL; nothing legitimate sends the others); a query parameter
+  longer than ``MAX_QUERY_VALUE_LENGTH`` → 400 ``validation_error``.
 - Any other 4xx Django itself answers on an API path (a 400 for a disallowed host, a 404 or 405 from a plain view,
   a 403 from a CSRF failure) is rewritten into a problem document with the same status.
 Only ``/api/`` paths are touched; the console and admin keep Django's pages.
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from orchestrator.lib.bounds import MAX_QUERY_VALUE_LENGTH
 from orchestrator.lib.problems import api_bad_request, problem_response
 
 API_PREFIX = "/api/"
@@ -50,6 +52,14 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     for name, values in request.GET.lists():
         if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
             return _invalid_character(_CONTROL.sub("?", name)[:100])
+        if len(name) > MAX_QUERY_VALUE_LENGTH or any(len(value) > MAX_QUERY_VALUE_LENGTH for value in values):
+            return problem_response(
+                status=400,
+                code="validation_error",
+                title="Invalid input",
+                detail=f"Query parameters are at most {MAX_QUERY_VALUE_LENGTH} characters.",
+                errors=[{"field": name[:100], "message": f"At most {MAX_QUERY_VALUE_LENGTH} characters."}],
+            )
     raw_length = request.META.get("CONTENT_LENGTH") or "0"
     try:
         length = int(raw_length)

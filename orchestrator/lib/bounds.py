@@ -15,6 +15,8 @@ from django.conf import settings
 
 # Bodies and structure (enforced by ``orchestrator.lib.boundary`` and ``orchestrator.lib.parsers``).
 MAX_JSON_DEPTH = 64
+# Any one query parameter value (and name); the OpenAPI schema states it on every string query parameter.
+MAX_QUERY_VALUE_LENGTH = 1000
 # Signed 64-bit: the widest integer column; JSON numbers beyond it are refused before they reach one.
 MAX_BIGINT = 2**63 - 1
 # The earliest and latest instants accepted anywhere (after conversion to UTC). PostgreSQL stores years 4713 BC to
