@@ -35,7 +35,7 @@ def bound_definition(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
                 clean_wait["until"] = check_wait_until(wait["until"], now=now).isoformat()
             except BoundsError as exc:
                 errors[f"nodes[{index}].wait.until"] = [str(exc)]
-        seconds = wait.get("seconds")
+        seconds: Any = wait.get("seconds")
         number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
         if number and seconds > max_wait().total_seconds():
             errors[f"nodes[{index}].wait.seconds"] = [f"At most {max_wait().days} days (MAX_WAIT_DAYS)."]

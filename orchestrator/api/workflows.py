@@ -160,7 +160,7 @@ class WorkflowCreateSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False)
     start = serializers.BooleanField(required=False, default=False)
     tenant_id = serializers.UUIDField(required=False, help_text="Only for people who belong to several tenants.")
-    nodes = NodeDefinitionSerializer(many=True, min_length=1, max_length=MAX_NODES)
+    nodes = serializers.ListField(child=NodeDefinitionSerializer(), min_length=1, max_length=MAX_NODES)
 
 
 class CancelSerializer(serializers.Serializer):

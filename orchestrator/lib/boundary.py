@@ -7,6 +7,7 @@ problem documents with a stable code before any view runs.
 - NUL or other control characters (C0, DEL) in a path segment or any query parameter → 400 ``invalid_character``
   naming the parameter (PostgreSQL cannot store NUL; nothing legitimate sends the others); a query parameter
   longer than ``MAX_QUERY_VALUE_LENGTH`` → 400 ``validation_error``.
+- NUL in a request header → 400 ``invalid_character`` naming the header.
 - Any other 4xx Django itself answers on an API path (a 400 for a disallowed host, a 404 or 405 from a plain view,
   a 403 from a CSRF failure) is rewritten into a problem document with the same status.
 Only ``/api/`` paths are touched; the console and admin keep Django's pages.
@@ -49,6 +50,10 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     """The problem response for a request refused before routing, or None to let it through."""
     if _CONTROL.search(request.path):
         return _invalid_character("path")
+    for key, header in request.META.items():
+        # Headers end up in columns too (the audit entry's user agent, the Idempotency-Key): no NUL anywhere.
+        if key.startswith("HTTP_") and isinstance(header, str) and "\x00" in header:
+            return _invalid_character(key[5:].replace("_", "-").title())
     for name, values in request.GET.lists():
         if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
             return _invalid_character(_CONTROL.sub("?", name)[:100])

@@ -8,7 +8,7 @@ database cannot compare (which used to be a 500).
 from __future__ import annotations
 
 from base64 import b64decode, b64encode
-from typing import Any
+from typing import Any, cast
 from urllib import parse
 
 from django.core import signing
@@ -42,8 +42,12 @@ class LimitCursorPagination(CursorPagination):
     def _signer(self, path: str) -> signing.Signer:
         return signing.Signer(salt=f"orchestrator.lib.pagination:{path}")
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self._path = request.path  # the salt of the cursors of this list
+        return super().paginate_queryset(queryset, request, view)
+
     def encode_cursor(self, cursor: Cursor) -> str:
-        tokens: dict[str, str] = {}
+        tokens: dict[str, Any] = {}
         if cursor.offset != 0:
             tokens["o"] = str(cursor.offset)
         if cursor.reverse:
@@ -51,8 +55,8 @@ class LimitCursorPagination(CursorPagination):
         if cursor.position is not None:
             tokens["p"] = cursor.position
         encoded = b64encode(parse.urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
-        signed = self._signer(self.request.path).sign(encoded)
-        return replace_query_param(self.base_url, self.cursor_query_param, signed)
+        signed = self._signer(self._path).sign(encoded)
+        return replace_query_param(self.base_url or "", self.cursor_query_param, signed)
 
     def decode_cursor(self, request: Any) -> Cursor | None:
         signed = request.query_params.get(self.cursor_query_param)
@@ -70,7 +74,7 @@ class LimitCursorPagination(CursorPagination):
                 field="cursor",
                 code="invalid_cursor",
             ) from None
-        return Cursor(offset=offset, reverse=reverse, position=position)
+        return Cursor(offset=offset, reverse=reverse, position=cast(Any, position))  # DRF's positions are strings
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link()})

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from django.db import DataError, transaction
 from django.http import HttpResponseNotAllowed
 from django.test import Client
 
 from orchestrator.lib.boundary import _as_problem
+from orchestrator.models import WorkflowNode, WorkflowRun
 from tests.conftest import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +43,40 @@ def test_wait_until_out_of_range_is_400_naming_the_field(api: Any, until: str, m
     body = assert_problem(api.post("/api/v1/workflows", _wait_workflow({"until": until}), format="json"), 400)
     assert _field(body) == ["nodes[0].wait.until"]
     assert message in body["errors"][0]["message"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("value", "refused_by_api"),
+    [
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-15))), "9999-12-31T23:59:59-15:00"),
+        ("x" * 201, None),
+        (2**63, None),
+    ],
+)
+def test_postgres_refuses_these_values_and_the_api_refuses_them_first(
+    api: Any, tenant: Any, value: Any, refused_by_api: str | None
+) -> None:
+    """What the API now answers with a 400 is what PostgreSQL answers with a range error (once a 500 or a poisoned
+    scheduler tick): a timestamp beyond year 9999 in UTC (PostgreSQL stores it; Python cannot read it back), a
+    string over its varchar, an integer over the column."""
+    nodes = [{"key": "a", "type": "TASK", "action": {"tool": "noop", "params": {}}}]
+    run_id = api.post("/api/v1/workflows", {"name": "r", "nodes": nodes}, format="json").json()["id"]
+    workspace_id = api.post("/api/v1/workspaces", {"name": "w"}, format="json").json()["id"]
+    column = {datetime: "started_at", str: "name", int: "attempts"}[type(value)]
+    model = WorkflowRun if column != "attempts" else WorkflowNode
+    target = model.objects.filter(pk=run_id) if model is WorkflowRun else model.objects.filter(run_id=run_id)
+    with pytest.raises(DataError), transaction.atomic():
+        target.update(**{column: value})  # a string or an integer: refused on write
+        list(target.values_list(column, flat=True))  # a timestamp: stored, but every read of it fails
+    if refused_by_api is not None:
+        body = _wait_workflow({"until": refused_by_api})
+        assert_problem(api.post("/api/v1/workflows", body, format="json"), 400)
+    elif isinstance(value, str):
+        assert_problem(api.post("/api/v1/workflows", {"name": value, "nodes": []}, format="json"), 400)
+    else:
+        body = {"owner": "o", "lease_seconds": value}
+        assert_problem(api.post(f"/api/v1/workspaces/{workspace_id}/lock", body, format="json"), 400)
 
 
 def test_wait_until_beyond_max_wait_days_is_400(api: Any, settings: Any) -> None:
@@ -166,6 +202,13 @@ def test_control_characters_in_query_parameters_are_400(api: Any, value: str) ->
 def test_control_characters_in_path_segments_are_400(api: Any) -> None:
     assert_problem(api.get("/api/v1/workflows/ab%00cd"), 400, "invalid_character")
     assert_problem(api.post("/api/v1/workspaces/x%01/lock", {}, format="json"), 400, "invalid_character")
+
+
+def test_nul_in_a_header_is_400(api: Any) -> None:
+    problem = assert_problem(api.get("/api/v1/workflows", HTTP_USER_AGENT="a\x00b"), 400, "invalid_character")
+    assert _field(problem) == ["User-Agent"]
+    response = api.post("/api/v1/workspaces", {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k\x00")
+    assert_problem(response, 400, "invalid_character")
 
 
 def test_format_is_not_a_magic_parameter(api: Any) -> None:
