@@ -13,14 +13,13 @@ from typing import Any
 
 from django.conf import settings
 
-# Bodies and structure (enforced by ``orchestrator.lib.boundary`` and ``orchestrator.lib.parsers``).
+# JSON structure (enforced by ``orchestrator.lib.parsers``).
 MAX_JSON_DEPTH = 64
 # Any one query parameter value (and name); the OpenAPI schema states it on every string query parameter.
 MAX_QUERY_VALUE_LENGTH = 1000
-# Signed 64-bit: the widest integer column; JSON numbers beyond it are refused before they reach one.
-MAX_BIGINT = 2**63 - 1
-# The earliest and latest instants accepted anywhere (after conversion to UTC). PostgreSQL stores years 4713 BC to
-# 294276 AD, Python 1 to 9999; a margin of a day on each side keeps arithmetic (± offsets, + a lease) in range.
+# The earliest and latest instants a client may have stored (after conversion to UTC; filters only compare and
+# accept Python's whole range, see ``orchestrator.lib.filters``). PostgreSQL stores years 4713 BC to 294276 AD but
+# Python reads back only years 1 to 9999; the margin keeps later arithmetic (+ a lease, ± an offset) in range.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
