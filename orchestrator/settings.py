@@ -459,3 +459,17 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
     "options": {"queue": "maintenance"},
 }
+# --- Input limits at the API boundary (issue 16; docs/decisions.md "Input limits") ------------------------------
+# Largest request body (bytes) before a 413 payload_too_large; Django's own limit, made configurable.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024)
+# How far ahead a WAIT node's `until` (or `seconds`) may end.
+MAX_WAIT_DAYS = env.int("MAX_WAIT_DAYS", 366, minimum=1, maximum=3660)
+# Per-workspace quotas of the local provider's file tools (0: no limit).
+WORKSPACE_QUOTA_BYTES = env.int("WORKSPACE_QUOTA_BYTES", 1024 * 1024 * 1024, minimum=0)
+WORKSPACE_QUOTA_FILES = env.int("WORKSPACE_QUOTA_FILES", 10000, minimum=0)
+# `format` is not a magic query parameter: content negotiation is by Accept only (a `?format=` used to be
+# taken over by DRF and answer 404).
+REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"), "orchestrator.lib.boundary.ApiBoundaryMiddleware"
+)

@@ -50,3 +50,17 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return problems.api_server_error(request)
     return defaults.server_error(request)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problems.api_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problems.problem_response(
+            status=403, code="permission_denied", title="Permission denied", detail="This request is not allowed."
+        )
+    return defaults.permission_denied(request, exception)
