@@ -47,6 +47,24 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
                 cursor.execute("SET audit.allow_truncate = 'on'")
 
 
+@pytest.fixture(autouse=True)
+def services_may_decide_every_level(settings: Any) -> None:
+    """Suites written before issue 15 decide HIGH/CRITICAL requests with service keys to exercise the approval
+    state machine; they run under a policy that allows it (as a tenant may choose). The default policy (people only
+    at HIGH/CRITICAL) is tested in ``tests/principals``, whose conftest turns this fixture off."""
+    policy = dict(settings.APPROVAL_RISK_POLICY)
+    policy["deciders"] = {level: "humans_or_services" for level in ("LOW", "MEDIUM", "HIGH", "CRITICAL")}
+    settings.APPROVAL_RISK_POLICY = policy
+
+
+def signed_in(caller: Any) -> Any:
+    """``caller`` (a person) as if they had just signed in: a recent authentication, so no step-up is asked."""
+    import dataclasses
+    import time
+
+    return dataclasses.replace(caller, auth_at=time.time(), auth_method="password")
+
+
 @pytest.fixture
 def tenant(db: Any) -> Tenant:
     return TenantFactory()
@@ -61,8 +79,12 @@ def other_tenant(db: Any) -> Tenant:
 def make_api_key(db: Any) -> Callable[..., tuple[Any, str]]:
     """``make_api_key(tenant, scopes=[...])`` → ``(ApiKey, raw_key)``."""
 
-    def make(tenant: Tenant, scopes: list[str] | None = None, name: str = "test") -> tuple[Any, str]:
-        return services.create_api_key(tenant=tenant, name=name, scopes=ALL_SCOPES if scopes is None else scopes)
+    counter = iter(range(1, 1_000_000))
+
+    def make(tenant: Tenant, scopes: list[str] | None = None, name: str | None = None) -> tuple[Any, str]:
+        # Each key its own service account (named like the key) unless a test shares a name on purpose.
+        key_name = name if name is not None else f"test-{next(counter)}"
+        return services.create_api_key(tenant=tenant, name=key_name, scopes=ALL_SCOPES if scopes is None else scopes)
 
     return make
 

@@ -141,11 +141,25 @@ class NoApprovalNeededSerializer(serializers.Serializer):
     risk_reasons = serializers.ListField(child=serializers.CharField())
 
 
-class ApproveSerializer(serializers.Serializer):
+class StrictDecisionSerializer(serializers.Serializer):
+    """Unknown fields are a 400 naming them: a mistyped ``reason`` must not approve with the note lost (issue 15)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Checked before the fields, so a mistyped "reason" on a reject is named as unknown, not as "missing".
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field; expected only: {', '.join(self.fields)}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ApproveSerializer(StrictDecisionSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictDecisionSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
