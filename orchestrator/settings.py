@@ -435,9 +435,13 @@ CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
 from csp.constants import NONE, SELF  # noqa: E402
 
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+# Outside the session and CSRF middleware, so the cookies they set are marked Secure on HTTPS requests.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "orchestrator.lib.headers.SensitivePageHeadersMiddleware",
+)
 MIDDLEWARE += [
     "csp.middleware.CSPMiddleware",
-    "orchestrator.lib.headers.SensitivePageHeadersMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its response
 ]
 # django-axes first: it refuses a locked-out account or address before the password is even checked.

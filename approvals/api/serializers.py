@@ -61,11 +61,19 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 class DecisionSerializer(serializers.ModelSerializer):
     by = serializers.SerializerMethodField()
+    principals = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Who the deciding credential speaks for."
+    )
+    step_up = serializers.SerializerMethodField(help_text="How the decider recently proved who they are, if asked.")
 
     class Meta:
         model = ApprovalDecision
-        fields = ["decision", "by", "reason", "created_at"]
+        fields = ["decision", "by", "principals", "step_up", "reason", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["password", "totp"], allow_null=True))
+    def get_step_up(self, obj: ApprovalDecision) -> str | None:
+        return obj.step_up or None
 
     @extend_schema_field(ActorSerializer)
     def get_by(self, obj: ApprovalDecision) -> dict[str, str]:
