@@ -14,7 +14,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from orchestrator import services
-from orchestrator.models import Role, Scope, Tenant
+from orchestrator.lib.auth import generate_key, hash_key
+from orchestrator.models import ApiKey, Role, Scope, ServiceAccount, Tenant
 from tests.factories import MembershipFactory, TenantFactory
 
 ALL_SCOPES = list(Scope.values)
@@ -82,9 +83,21 @@ def make_api_key(db: Any) -> Callable[..., tuple[Any, str]]:
     counter = iter(range(1, 1_000_000))
 
     def make(tenant: Tenant, scopes: list[str] | None = None, name: str | None = None) -> tuple[Any, str]:
-        # Each key its own service account (named like the key) unless a test shares a name on purpose.
+        # Test setup, like the factories: rows written directly, so suites that count audit entries see only the
+        # entries of what they test (minting keys through the audited service is tested in tests/principals).
+        # Each key has its own service account (named like the key) unless a test shares a name on purpose.
         key_name = name if name is not None else f"test-{next(counter)}"
-        return services.create_api_key(tenant=tenant, name=key_name, scopes=ALL_SCOPES if scopes is None else scopes)
+        account, _ = ServiceAccount.objects.get_or_create(tenant=tenant, name=key_name)
+        raw_key, prefix = generate_key()
+        api_key = ApiKey.objects.create(
+            tenant=tenant,
+            name=key_name,
+            prefix=prefix,
+            key_hash=hash_key(raw_key),
+            scopes=services.validate_scopes(ALL_SCOPES if scopes is None else scopes),
+            service_account=account,
+        )
+        return api_key, raw_key
 
     return make
 
