@@ -137,6 +137,9 @@ class IdempotencyRecordAdmin(ReadOnlyMixin, TenantScopedAdmin):
     list_select_related = ["approval", "tenant"]
     actions = ["mark_completed", "mark_failed"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in IdempotencyRecord._meta.fields]
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The records are read-only; the change permission is what lets an operator run the resolve actions.
         return obj is None and bool(request.user.has_perm("approvals.change_idempotencyrecord"))
