@@ -86,7 +86,8 @@ def make_api_key(db: Any) -> Callable[..., tuple[Any, str]]:
         # Test setup, like the factories: rows written directly, so suites that count audit entries see only the
         # entries of what they test (minting keys through the audited service is tested in tests/principals).
         # Each key has its own service account (named like the key) unless a test shares a name on purpose.
-        key_name = name if name is not None else f"test-{next(counter)}"
+        number = next(counter)
+        key_name = name if name is not None else ("test" if number == 1 else f"test-{number}")
         account, _ = ServiceAccount.objects.get_or_create(tenant=tenant, name=key_name)
         raw_key, prefix = generate_key()
         api_key = ApiKey.objects.create(
