@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -13,3 +15,17 @@ class ApprovalsConfig(AppConfig):
         register_scrape_collector(
             "approvals_pending", "Pending approval requests by risk level", ("risk_level",), pending_by_risk_level
         )
+        check_risk_policy()
+
+
+def check_risk_policy() -> None:
+    """Refuse to start with an invalid ``APPROVAL_RISK_POLICY`` (never run on a policy silently half-ignored)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .policy_schema import InvalidRiskPolicy, validate_settings_policy
+
+    try:
+        validate_settings_policy(settings.APPROVAL_RISK_POLICY)
+    except InvalidRiskPolicy as exc:
+        raise ImproperlyConfigured(exc.detail) from exc

@@ -35,3 +35,11 @@ class ActionMismatch(ConflictError):
 
 class ResultAlreadyRecorded(ConflictError):
     status, code, title = 409, "result_already_recorded", "The execution result was already recorded"
+
+
+class DeciderNotAllowed(PermissionDeniedError):
+    status, code, title = 403, "decider_not_allowed", "This kind of principal may not decide at this risk level"
+
+
+class StepUpRequired(PermissionDeniedError):
+    status, code, title = 403, "step_up_required", "Confirm who you are again before deciding"

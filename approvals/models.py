@@ -113,6 +113,11 @@ class ApprovalDecision(models.Model):
     decider_type = models.CharField(max_length=16)
     decider_id = models.CharField(max_length=64)
     decider_display = models.CharField(max_length=200, blank=True)
+    # The principals the deciding credential speaks for ("user:<id>", "service_account:<id>"): separation of duties
+    # and the quorum compare these, never credentials (approvals.authority).
+    principals = models.JSONField(default=list, blank=True)
+    # How the decider recently proved who they are, when the level asked for it: "password" or "totp".
+    step_up = models.CharField(max_length=16, blank=True)
     reason = models.TextField(blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
@@ -139,6 +144,7 @@ class ApprovalDecision(models.Model):
             "by": {"type": self.decider_type, "id": self.decider_id, "display": self.decider_display},
             "at": self.created_at.isoformat().replace("+00:00", "Z"),
             "reason": self.reason,
+            "step_up": self.step_up or None,
         }
 
 

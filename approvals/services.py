@@ -34,7 +34,8 @@ from orchestrator.models import (
     WorkflowRun,
 )
 
-from .errors import AlreadyDecided, ApprovalExpired, ApprovalNotPending, SelfApprovalForbidden
+from . import authority
+from .errors import ApprovalExpired, ApprovalNotPending
 from .events import count_outcome, emit_approval_event
 from .hashing import action_hash
 from .models import (
@@ -353,16 +354,13 @@ def expire_approval(*, approval: ApprovalRequest, actor: Actor, reason: str = ""
 
 
 # --- deciding -------------------------------------------------------------------------------------------------------
-def _check_can_decide(approval: ApprovalRequest, caller: Caller, decision: str) -> None:
+def _check_can_decide(approval: ApprovalRequest, caller: Caller, decision: str) -> str:
     if approval.status == ApprovalStatus.EXPIRED:
         raise ApprovalExpired("This approval request has expired.")
     if approval.status != ApprovalStatus.PENDING:
         raise ApprovalNotPending(f"This approval request is {approval.status}.")
-    requester = approval.requested_by or {}
-    if str(requester.get("type")) == caller.kind and str(requester.get("id")) == caller.id:
-        raise SelfApprovalForbidden("The requester of an action cannot decide on it.")
-    if ApprovalDecision.objects.filter(approval=approval, decider_type=caller.kind, decider_id=caller.id).exists():
-        raise AlreadyDecided("You already decided this request; another approver must complete the quorum.")
+    # --- issue 15: who may decide, separation of duties by principal, step-up (approvals.authority) ---
+    return authority.authorize(caller=caller, approval=approval, policy=policy_for_tenant(approval.tenant.risk_policy))
 
 
 def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str, reason: str = "") -> ApprovalRequest:
@@ -393,7 +391,7 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
         if expire_if_overdue(approval=locked, now=now):
             expired = True
         else:
-            _check_can_decide(locked, caller, decision)
+            step_up = _check_can_decide(locked, caller, decision)
             ctx = context.current()
             vote = ApprovalDecision.objects.create(
                 approval=locked,
@@ -401,6 +399,8 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
                 decider_type=caller.kind,
                 decider_id=caller.id,
                 decider_display=caller.display[:200],
+                principals=sorted(caller.principals),  # issue 15
+                step_up=step_up,  # issue 15
                 reason=reason,
                 ip=ctx.ip,
                 user_agent=ctx.user_agent,

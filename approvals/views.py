@@ -20,12 +20,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit.selectors import approval_trail_for
+from orchestrator.console.stepup import step_up_url
 from orchestrator.console.views import run_dag_svg, run_nodes
 from orchestrator.lib.auth import Caller, caller_for_user
 from orchestrator.lib.errors import DomainError, NotFoundError
 from orchestrator.models import Scope
 
-from . import selectors, services
+from . import authority, selectors, services
+from .errors import StepUpRequired
 from .forms import ApproveForm, QueueFilterForm, RejectForm
 from .models import ApprovalRequest, ApprovalStatus, DecisionKind
 
@@ -58,7 +60,7 @@ def _query_string(request: HttpRequest) -> str:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     """Pending requests of the reader's tenants, most urgent (soonest to expire) first."""
-    caller = caller_for_user(request.user)
+    caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
     pending = selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant")
     total = pending.count()
@@ -79,7 +81,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
     """Requests that are no longer pending, most recently decided (or created) first."""
-    caller = caller_for_user(request.user)
+    caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
     decided = selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant")
     rows = _filtered(decided, form).order_by("-updated_at", "-created_at")
@@ -95,9 +97,7 @@ def _approval_or_404(caller: Caller, approval_id: Any) -> ApprovalRequest:
         raise Http404(exc.detail) from exc
 
 
-def _is_requester(approval: ApprovalRequest, caller: Caller) -> bool:
-    requester = approval.requested_by or {}
-    return str(requester.get("type")) == caller.kind and str(requester.get("id")) == caller.id
+STASHED_REASON = "console_stashed_reason"
 
 
 def _render_detail(
@@ -110,6 +110,9 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     decisions = list(approval.decisions.all())
+    # A reason typed before a step-up comes back into its form (taken once).
+    stashed_all = request.session.pop(STASHED_REASON, {}) if hasattr(request, "session") else {}
+    stashed = stashed_all.get(str(approval.pk), {}) if isinstance(stashed_all, dict) else {}
     approvals_so_far = sum(1 for d in decisions if d.decision == DecisionKind.APPROVE)
     nodes = run_nodes(approval.run)
     run_url = reverse("console:run", args=[approval.run_id])
@@ -130,9 +133,9 @@ def _render_detail(
         "is_pending": approval.status == ApprovalStatus.PENDING,
         "can_decide": can_decide,
         "role": caller.roles_by_tenant.get(approval.tenant_id, ""),
-        "is_requester": _is_requester(approval, caller),
-        "approve_form": approve_form or ApproveForm(),
-        "reject_form": reject_form or RejectForm(),
+        "is_requester": authority.is_requester(caller, approval),
+        "approve_form": approve_form or ApproveForm(initial=stashed.get(DecisionKind.APPROVE, {})),
+        "reject_form": reject_form or RejectForm(initial=stashed.get(DecisionKind.REJECT, {})),
         "nav": "queue" if approval.status == ApprovalStatus.PENDING else "history",
     }
     return render(request, "console/approval_detail.html", context, status=status)
@@ -140,7 +143,7 @@ def _render_detail(
 
 @login_required
 def detail(request: HttpRequest, approval_id: Any) -> HttpResponse:
-    caller = caller_for_user(request.user)
+    caller = caller_for_user(request.user, request.session)
     return _render_detail(request, caller, _approval_or_404(caller, approval_id))
 
 
@@ -159,6 +162,7 @@ def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
             "Your decision was not recorded."
         ),
         "already_decided": "You already decided this request; another reviewer must complete its quorum.",
+        "decider_not_allowed": "The risk policy lets only people signed in to the console decide this request.",
         "permission_denied": (
             "Your role in this tenant lets you see approvals but not decide them (reviewers and operators decide)."
         ),
@@ -170,7 +174,7 @@ def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
 @require_POST
 def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpResponse:
     """Approve (reason optional) or reject (reason required) through ``services.decide_approval``."""
-    caller = caller_for_user(request.user)
+    caller = caller_for_user(request.user, request.session)
     approval = _approval_or_404(caller, approval_id)
     form: ApproveForm | RejectForm = (ApproveForm if decision == DecisionKind.APPROVE else RejectForm)(request.POST)
     if not form.is_valid():
@@ -181,6 +185,11 @@ def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpRespons
         decided = services.decide_approval(
             caller=caller, approval=approval, decision=decision, reason=form.cleaned_data["reason"]
         )
+    except StepUpRequired:
+        # Keep what they typed, confirm who they are, then come back to this decision.
+        request.session[STASHED_REASON] = {str(approval.pk): {decision: {"reason": form.cleaned_data["reason"]}}}
+        messages.info(request, "Confirm it's you, then decide again: high-risk decisions need a recent sign-in.")
+        return redirect(step_up_url(reverse("console:approval", args=[approval.pk])))
     except DomainError as exc:
         messages.error(request, refusal_message(exc, approval))
     else:

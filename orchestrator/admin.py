@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from orchestrator import services
+from approvals.policy_schema import InvalidRiskPolicy, validate_tenant_override
+from orchestrator import governance, services
+from orchestrator.admin_scope import TenantScopedAdmin, operator_tenant_ids
 from orchestrator.lib.errors import DomainError
-from orchestrator.models import ApiKey, IdempotentRequest, Membership, Tenant
+from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant
 
 
 class MembershipInline(admin.TabularInline):
@@ -19,35 +23,117 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class TenantAdminForm(forms.ModelForm):
+    """Validates the risk-policy override against the JSON Schema, one message per wrong field."""
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "risk_policy"]
+
+    def clean_risk_policy(self) -> Any:
+        policy = self.cleaned_data.get("risk_policy") or {}
+        try:
+            return validate_tenant_override(policy)
+        except InvalidRiskPolicy as exc:
+            raise forms.ValidationError([f"{e['field']}: {e['message']}" for e in exc.errors]) from exc
+
+
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin):
+    """Tenants; memberships and the risk policy are saved through the audited governance services."""
+
+    tenant_path = ""
+    form = TenantAdminForm
     list_display = ["slug", "name", "created_at"]
     list_filter = ["created_at"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)  # operators run the tenants they have, they do not make new ones
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        new_policy = obj.risk_policy or {}
+        stored = Tenant.objects.filter(pk=obj.pk).values_list("risk_policy", flat=True).first() if change else None
+        obj.risk_policy = stored or {}
+        super().save_model(request, obj, form, change)
+        governance.set_tenant_risk_policy(tenant=obj, policy=new_policy)  # audited with its diff
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        instances = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            governance.remove_membership(membership=membership)
+        for membership in instances:
+            governance.set_membership(tenant=form.instance, user=membership.user, role=membership.role)
+
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
     list_select_related = ["user", "tenant"]
     autocomplete_fields = ["user", "tenant"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["user", "tenant"] if obj else []  # a membership changes role; moving it is remove + add
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        membership, _ = governance.set_membership(tenant=obj.tenant, user=obj.user, role=obj.role)
+        obj.pk = membership.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        governance.remove_membership(membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("user"):
+            governance.remove_membership(membership=membership)
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["scopes"]
+
+    def clean_scopes(self) -> list[str]:
+        scopes = self.cleaned_data.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise forms.ValidationError("A JSON list of scope names.")
+        try:
+            return governance.validate_scopes(scopes)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "tenant", "scopes", "created_at", "last_used_at", "revoked_at"]
+class ApiKeyAdmin(TenantScopedAdmin):
+    form = ApiKeyAdminForm
+    list_display = ["name", "prefix", "tenant", "owner_user", "service_account", "scopes", "created_by", "revoked_at"]
     list_filter = ["tenant", "revoked_at"]
     search_fields = ["name", "prefix", "tenant__slug"]
-    list_select_related = ["tenant"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["tenant", "owner_user", "service_account", "created_by"]
+    readonly_fields = [
+        "name",
+        "tenant",
+        "owner_user",
+        "service_account",
+        "created_by",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = ["revoke_keys"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are created with `manage.py create_api_key` or the API so the raw key is shown once, to its owner.
         return False
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        governance.set_api_key_scopes(api_key=obj, scopes=form.cleaned_data["scopes"])  # audited, caches dropped
 
     @admin.action(description="Revoke selected API keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
@@ -60,8 +146,33 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{api_key}: {exc.detail}", level=messages.WARNING)
         self.message_user(request, f"Revoked {revoked} key(s).")
 
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(TenantScopedAdmin):
+    """Named non-human principals. Created here or by the API; their keys come from the API or the command."""
+
+    list_display = ["name", "tenant", "owner", "created_by", "created_at"]
+    list_filter = ["tenant"]
+    search_fields = ["name", "tenant__slug"]
+    list_select_related = ["tenant", "owner", "created_by"]
+    fields = ["tenant", "name", "owner"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.readonly_fields, "tenant"] if obj else list(self.readonly_fields)
+        return ["tenant", "name", "owner"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "owner" and not request.user.is_superuser:
+            tenants = operator_tenant_ids(request.user)
+            kwargs["queryset"] = get_user_model().objects.filter(memberships__tenant_id__in=tenants).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: ServiceAccount, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing is editable
+        account, _ = governance.create_service_account(
+            tenant=obj.tenant, name=obj.name, owner=obj.owner, created_by=request.user
+        )
+        obj.pk = account.pk
 
 
 # --- Workflow engine ------------------------------------------------------------------------------------------
@@ -83,7 +194,7 @@ class WorkflowNodeInline(admin.TabularInline):
 
 
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(admin.ModelAdmin):
+class WorkflowRunAdmin(TenantScopedAdmin):
     """Runs are changed only through services (the "cancel run" action); the form is read-only."""
 
     list_display = ["name", "tenant", "status", "workspace", "created_at", "started_at", "finished_at"]
@@ -139,7 +250,9 @@ class WorkflowNodeRunInline(admin.TabularInline):
 
 
 @admin.register(WorkflowNode)
-class WorkflowNodeAdmin(admin.ModelAdmin):
+class WorkflowNodeAdmin(TenantScopedAdmin):
+    tenant_path = "run__tenant"
+
     list_display = ["key", "run", "type", "status", "attempts", "not_before", "finished_at"]
     list_filter = ["status", "type"]
     search_fields = ["key", "run__name", "run__id"]
@@ -154,7 +267,9 @@ class WorkflowNodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkflowNodeRun)
-class WorkflowNodeRunAdmin(admin.ModelAdmin):
+class WorkflowNodeRunAdmin(TenantScopedAdmin):
+    tenant_path = "run__tenant"
+
     list_display = ["node", "attempt", "status", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
     list_filter = ["status"]
     search_fields = ["id", "node__key", "run__id", "external_task_id", "lease_owner"]

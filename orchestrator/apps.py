@@ -16,3 +16,8 @@ class OrchestratorConfig(AppConfig):
         add_readiness_listener(scheduler.workspace_settled)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
+        # Issue 15: a sign-in counts as a recent authentication (step-up); lockouts are audited.
+        from orchestrator.lib import loginguard, stepup
+
+        stepup.connect_signals()
+        loginguard.connect_signals()

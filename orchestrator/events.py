@@ -45,6 +45,16 @@ EVENT_TYPES: tuple[str, ...] = (
 AUDIT_ONLY_EVENT_TYPES: tuple[str, ...] = (
     "api_key.revoked",
     "webhook.redelivered",
+    # Governance (issue 15, orchestrator/governance.py): who holds which credential and role, and the risk policy.
+    "api_key.created",
+    "api_key.scopes_changed",
+    "service_account.created",
+    "membership.created",
+    "membership.role_changed",
+    "membership.deleted",
+    "tenant.risk_policy_changed",
+    "auth.locked_out",
+    "approval.execution_resolved",
 )
 
 

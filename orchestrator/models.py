@@ -62,12 +62,53 @@ class Scope(models.TextChoices):
     AUDIT = "audit", "Audit"
 
 
+class ServiceAccount(models.Model):
+    """A named non-human principal of one tenant (a CI job, an agent). Its keys act as it.
+
+    ``owner`` is the person accountable for it, if any: for separation of duties the account's keys also speak
+    for that person (docs/decisions.md, "Principals").
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="service_accounts")
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="service_account_unique_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.tenant_id}"
+
+
 class ApiKey(models.Model):
-    """A service credential for one tenant. Only a SHA-256 of the key is stored; the key is shown once."""
+    """A credential for one tenant. Only a SHA-256 of the key is stored; the key is shown once.
+
+    Every key belongs to exactly one principal: a person (``owner_user``, a personal key that acts as that person)
+    or a service account. ``created_by`` is the person who minted it (none for keys made by commands).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="api_keys"
+    )
+    service_account = models.ForeignKey(
+        ServiceAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     prefix = models.CharField(max_length=16, unique=True, help_text="Visible part of the key, for recognising it.")
     key_hash = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
@@ -77,6 +118,13 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner_user__isnull=False, service_account__isnull=True)
+                | models.Q(owner_user__isnull=True, service_account__isnull=False),
+                name="api_key_one_owner_principal",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from orchestrator.lib import rawsql
 from orchestrator.lib.auth import Caller
@@ -14,11 +14,13 @@ from orchestrator.models import ApiKey, Role, Scope, WorkflowNode, WorkflowNodeR
 
 
 def api_keys_for(caller: Caller) -> QuerySet[ApiKey]:
-    """Keys of the tenants where the caller is an operator (keys never see keys)."""
+    """Keys of the tenants where the caller is an operator, and the person's own personal keys (keys never see
+    keys)."""
     if caller.kind != "user":
         return ApiKey.objects.none()
     tenants = [t for t, role in caller.roles_by_tenant.items() if role == Role.OPERATOR]
-    return ApiKey.objects.filter(tenant_id__in=tenants).select_related("tenant")
+    mine = Q(owner_user_id=caller.user.pk, tenant_id__in=caller.tenant_ids())
+    return ApiKey.objects.filter(Q(tenant_id__in=tenants) | mine).select_related("tenant", "service_account")
 
 
 def runs_for(caller: Caller) -> QuerySet[WorkflowRun]:

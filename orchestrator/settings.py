@@ -202,7 +202,9 @@ LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -365,6 +367,9 @@ APPROVAL_RISK_POLICY: dict[str, Any] = {
     "default_level": "LOW",  # unknown tools
     "approval_threshold": "MEDIUM",  # this level and above need approval
     "required_approvers": {"LOW": 1, "MEDIUM": 1, "HIGH": 1, "CRITICAL": 2},
+    # Who may decide per level: "humans" (a person signed in to the console) or "humans_or_services" (any
+    # credential with approvals:decide). Issue 15; approvals/authority.py.
+    "deciders": {"LOW": "humans_or_services", "MEDIUM": "humans_or_services", "HIGH": "humans", "CRITICAL": "humans"},
     # Tool name (exact) or fnmatch pattern -> level and reason. An exact name wins over patterns.
     "tools": {
         "email.send": {"level": "HIGH", "reason": "sends e-mail to people"},
@@ -473,3 +478,44 @@ REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"), "orchestrator.lib.boundary.ApiBoundaryMiddleware"
 )
+
+# --- Principals, login protection, step-up, headers (issue 15; docs/decisions.md "Principals") ------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+# Outside the session and CSRF middleware, so the cookies they set are marked Secure on HTTPS requests.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "orchestrator.lib.headers.SensitivePageHeadersMiddleware",
+)
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its response
+]
+# django-axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Sessions: a working day by default; cookies are Secure whenever the request came over HTTPS.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE_SECONDS", 12 * 3600, minimum=60)
+# Deciding HIGH/CRITICAL approvals needs an authentication at most this old (approvals.authority).
+STEP_UP_MAX_AGE_SECONDS = env.int("STEP_UP_MAX_AGE_SECONDS", 300, minimum=10)
+# Console and admin pages show action parameters: never stored by a browser or a proxy.
+NO_STORE_PATH_PREFIXES = ("/console/", "/admin/")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # The console and the admin set widths with style attributes; scripts stay strictly same-origin.
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from orchestrator.admin_scope import TenantScopedAdmin
 from orchestrator.lib.errors import DomainError
 
 from . import services
@@ -18,7 +19,7 @@ from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSec
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(TenantScopedAdmin):
     list_display = ["url", "tenant", "enabled", "events", "failing_since", "disabled_reason", "created_at"]
     list_filter = ["enabled", "tenant"]
     search_fields = ["url", "description", "tenant__slug"]
@@ -69,7 +70,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(TenantScopedAdmin):
     list_display = [
         "event_type",
         "endpoint",
@@ -107,7 +108,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {done} delivery(ies) for redelivery.")
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
+class ReadOnlyModelAdmin(TenantScopedAdmin):
     actions = None
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -124,6 +125,8 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 class WebhookSecretAdmin(ReadOnlyModelAdmin):
     """When each signing secret was made and until when it signs; never the secret (use "Rotate secret")."""
 
+    tenant_path = "endpoint__tenant"
+
     list_display = ["id", "endpoint", "created_at", "expires_at"]
     list_filter = ["created_at", "expires_at"]
     search_fields = ["=endpoint__id", "endpoint__url"]
@@ -134,6 +137,7 @@ class WebhookSecretAdmin(ReadOnlyModelAdmin):
 
 @admin.register(WebhookAttempt)
 class WebhookAttemptAdmin(ReadOnlyModelAdmin):
+    tenant_path = "delivery__tenant"
     list_display = ["delivery", "number", "success", "status_code", "latency_ms", "error", "created_at"]
     list_filter = ["success", "status_code", "created_at"]
     search_fields = ["=delivery__id", "delivery__message_id", "error"]

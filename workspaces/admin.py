@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from orchestrator.admin_scope import TenantScopedAdmin
 from orchestrator.lib.errors import DomainError
 
 from . import services
@@ -16,7 +17,7 @@ from .models import Workspace
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(TenantScopedAdmin):
     list_display = [
         "name",
         "id",

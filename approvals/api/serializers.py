@@ -61,11 +61,19 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 class DecisionSerializer(serializers.ModelSerializer):
     by = serializers.SerializerMethodField()
+    principals = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Who the deciding credential speaks for."
+    )
+    step_up = serializers.SerializerMethodField(help_text="How the decider recently proved who they are, if asked.")
 
     class Meta:
         model = ApprovalDecision
-        fields = ["decision", "by", "reason", "created_at"]
+        fields = ["decision", "by", "principals", "step_up", "reason", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["password", "totp"], allow_null=True))
+    def get_step_up(self, obj: ApprovalDecision) -> str | None:
+        return obj.step_up or None
 
     @extend_schema_field(ActorSerializer)
     def get_by(self, obj: ApprovalDecision) -> dict[str, str]:
@@ -141,11 +149,25 @@ class NoApprovalNeededSerializer(serializers.Serializer):
     risk_reasons = serializers.ListField(child=serializers.CharField())
 
 
-class ApproveSerializer(serializers.Serializer):
+class StrictDecisionSerializer(serializers.Serializer):
+    """Unknown fields are a 400 naming them: a mistyped ``reason`` must not approve with the note lost (issue 15)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Checked before the fields, so a mistyped "reason" on a reject is named as unknown, not as "missing".
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field; expected only: {', '.join(self.fields)}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ApproveSerializer(StrictDecisionSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictDecisionSerializer):
     reason = serializers.CharField(max_length=2000)
 
 

@@ -9,6 +9,7 @@ router.register("workflows", workflows.WorkflowViewSet, basename="workflow")
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="me"),
+    path("tenants/<uuid:tenant_id>/risk-policy", views.TenantRiskPolicyView.as_view(), name="tenant-risk-policy"),
     path(
         "internal/node-runs/<uuid:node_run_id>/result",
         internal.NodeRunResultView.as_view(),

@@ -52,6 +52,16 @@ class Caller:
     roles_by_tenant: dict[Any, str] = field(default_factory=dict)
     user: Any = None
     api_key: ApiKey | None = None
+    # Who this credential speaks for (``user:<id>``, ``service_account:<id>``): separation of duties compares these.
+    principals: frozenset[str] = frozenset()
+    # Sessions only: when (epoch seconds) and how ("password" | "totp") the person last proved who they are.
+    auth_at: float | None = None
+    auth_method: str = ""
+
+    @property
+    def is_interactive_person(self) -> bool:
+        """A person in a browser session (not a key, not even the person's own key)."""
+        return self.kind == "user"
 
     @property
     def idempotency_scope(self) -> str:
@@ -109,6 +119,8 @@ class Caller:
 
 
 def caller_for_api_key(api_key: ApiKey) -> Caller:
+    from orchestrator.principals import principals_for_key
+
     return Caller(
         kind="api_key",
         id=str(api_key.pk),
@@ -116,11 +128,17 @@ def caller_for_api_key(api_key: ApiKey) -> Caller:
         scopes_by_tenant={api_key.tenant_id: frozenset(api_key.scopes)},
         roles_by_tenant={},
         api_key=api_key,
+        principals=principals_for_key(api_key),
     )
 
 
-def caller_for_user(user: Any) -> Caller:
+def caller_for_user(user: Any, session: Any = None) -> Caller:
+    """The caller for a signed-in person; pass the session so the recent authentication (step-up) is known."""
+    from orchestrator.lib import stepup
+    from orchestrator.principals import user_principal
+
     memberships = list(Membership.objects.filter(user=user).values_list("tenant_id", "role"))
+    auth_at, auth_method = stepup.last_authentication(session)
     return Caller(
         kind="user",
         id=str(user.pk),
@@ -128,6 +146,9 @@ def caller_for_user(user: Any) -> Caller:
         scopes_by_tenant={tenant_id: ROLE_SCOPES.get(role, frozenset()) for tenant_id, role in memberships},
         roles_by_tenant=dict(memberships),
         user=user,
+        principals=frozenset({user_principal(user.pk)}),
+        auth_at=auth_at,
+        auth_method=auth_method,
     )
 
 
@@ -140,7 +161,7 @@ def get_caller(request: Request) -> Caller | None:
     if isinstance(request.auth, ApiKey):
         caller = caller_for_api_key(request.auth)
     elif request.user is not None and request.user.is_authenticated:
-        caller = caller_for_user(request.user)
+        caller = caller_for_user(request.user, getattr(request._request, "session", None))
     request._caller = caller  # type: ignore[attr-defined]
     return caller
 
@@ -177,7 +198,7 @@ def lookup_api_key(raw_key: str) -> ApiKey | None:
     epoch = keycache.read_epoch()  # before the lookup: a change committed meanwhile makes the entry stale
     hit, api_key = keycache.get(key_hash, epoch)
     if not hit:
-        api_key = ApiKey.objects.filter(key_hash=key_hash, revoked_at=None).first()
+        api_key = ApiKey.objects.select_related("service_account").filter(key_hash=key_hash, revoked_at=None).first()
         keycache.put(key_hash, api_key, epoch)
     if api_key is None:
         return None

@@ -30,6 +30,7 @@ from orchestrator.models import (
     WorkflowNodeRun,
     WorkflowRun,
 )
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 
 
@@ -95,7 +96,7 @@ def make_caller(db: Any, make_api_key: Callable[..., Any]) -> Callable[..., Call
 
     def make(tenant: Tenant, *, role: str | None = None, scopes: list[str] | None = None) -> Caller:
         if role is not None:
-            return caller_for_user(MembershipFactory(tenant=tenant, role=role).user)
+            return signed_in(caller_for_user(MembershipFactory(tenant=tenant, role=role).user))
         api_key, _ = make_api_key(tenant, scopes if scopes is not None else [Scope.APPROVALS_DECIDE])
         return caller_for_api_key(api_key)
 

@@ -33,6 +33,7 @@ from orchestrator.models import (
     WorkflowNodeRun,
     WorkflowRun,
 )
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         key, _ = core.create_api_key(tenant=self.tenant, name="svc", scopes=[Scope.APPROVALS_REQUEST])
         self.requester = caller_for_api_key(key)
         self.reviewers = [
-            caller_for_user(MembershipFactory(tenant=self.tenant, role=Role.REVIEWER).user) for _ in range(3)
+            signed_in(caller_for_user(MembershipFactory(tenant=self.tenant, role=Role.REVIEWER).user)) for _ in range(3)
         ]
         self.ids: list[Any] = []
         self.executions: Counter[Any] = Counter()

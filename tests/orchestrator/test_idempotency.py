@@ -84,6 +84,7 @@ def test_keys_are_scoped_per_caller(tenant, member_client) -> None:
 def test_expired_key_is_processed_again_and_pruned(operator, settings) -> None:
     assert post(operator, BODY).status_code == 201
     with time_machine.travel(timezone.now() + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS + 1)):
+        operator.force_login(operator.user)  # sessions last SESSION_COOKIE_AGE (12 h): the same person signs in again
         again = post(operator, BODY)
         assert again.status_code == 201 and "Idempotency-Replayed" not in again
         assert ApiKey.objects.count() == 2

@@ -4,6 +4,7 @@ import contextvars
 import os
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
@@ -12,6 +13,7 @@ from orchestrator.lib import context
 from orchestrator.lib.auth import caller_for_api_key
 from orchestrator.models import ApiKey, Role, Scope, Tenant, WorkflowRun
 
+OPERATORS_GROUP = "operators"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 DEMO_RUN_NAME = "Demo: e-mail the quarterly report"
 
@@ -75,6 +77,8 @@ class Command(BaseCommand):
             if new_operator:
                 operator.is_staff = True
                 operator.save(update_fields=["is_staff"])
+            # The admin permissions of operators (data migration 0006); scoped to their tenants (admin_scope).
+            operator.groups.add(Group.objects.get(name=OPERATORS_GROUP))
             second, new_second = services.ensure_member(
                 tenant=tenant_obj, username="reviewer2", role=Role.REVIEWER, password=password
             )

@@ -1,0 +1,66 @@
+"""Validation of the risk policy against its JSON Schema (``approvals/schemas/risk_policy.schema.json``).
+
+The policy module classifies whatever it is given and never raises; this module is the gate in front of it: the
+settings policy is checked at start-up (``ApprovalsConfig.ready``) and a tenant's override before it is saved
+(admin and API). A tenant override is validated merged over the settings policy, so its errors name the same paths
+a reader sees in the override (``risk_policy.deciders.HIGH``) and a partial override is judged as it will apply.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from orchestrator.lib.errors import InvalidInput
+
+from .policy import merge_policy
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "risk_policy.schema.json"
+
+
+class InvalidRiskPolicy(InvalidInput):
+    """400 ``validation_error`` with one entry per wrong field (``errors[].field`` is a dotted path)."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        super().__init__(f"The risk policy is invalid: {summary}")
+        self.errors = errors
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def policy_errors(policy: Any, *, prefix: str = "risk_policy") -> list[dict[str, str]]:
+    """Field-level errors of a complete policy (empty when valid), sorted by path."""
+    errors = []
+    for error in _validator().iter_errors(policy):
+        path = ".".join(str(part) for part in error.absolute_path)
+        errors.append({"field": f"{prefix}.{path}" if path else prefix, "message": error.message})
+    return sorted(errors, key=lambda e: (e["field"], e["message"]))
+
+
+def validate_settings_policy(policy: Any) -> None:
+    """Raise ``InvalidRiskPolicy`` unless the settings policy is complete and valid."""
+    errors = policy_errors(policy, prefix="APPROVAL_RISK_POLICY")
+    if errors:
+        raise InvalidRiskPolicy(errors)
+
+
+def validate_tenant_override(override: Any) -> dict[str, Any]:
+    """Return ``override`` (an object) when it is valid merged over the settings policy; else raise with fields."""
+    from django.conf import settings
+
+    if not isinstance(override, dict):
+        raise InvalidRiskPolicy([{"field": "risk_policy", "message": "must be a JSON object"}])
+    errors = policy_errors(merge_policy(settings.APPROVAL_RISK_POLICY, override))
+    if errors:
+        raise InvalidRiskPolicy(errors)
+    return override
