@@ -13,6 +13,9 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_COMPILE=1 \
     PYTHONDONTWRITEBYTECODE=1
+# Behind a TLS-intercepting proxy, hand pip the proxy's CA bundle: mount it for RUN steps and name it here
+# (the CI build does: --volume /etc/ssl/certs/ca-certificates.crt:/run/host-ca.pem --build-arg PIP_CERT=...).
+ARG PIP_CERT
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src

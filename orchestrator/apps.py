@@ -9,10 +9,12 @@ class OrchestratorConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI description of API-key authentication with drf-spectacular.
         # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
-        from orchestrator import scheduler
+        from orchestrator import ops_metrics, scheduler
         from orchestrator.lib import keycache, schema  # noqa: F401
         from workspaces.scheduling import add_readiness_listener
 
         add_readiness_listener(scheduler.workspace_settled)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
+        # Gauges behind the chart's alerts (issue 23), and the worker heartbeat / audit verification they read.
+        ops_metrics.register()
