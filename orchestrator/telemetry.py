@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -83,19 +84,33 @@ def setup(*, exporter: SpanExporter | None = None, environ: Mapping[str, str] = 
     return True
 
 
-def _instrument() -> None:
+def _instrumentors() -> list[Any]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
-    DjangoInstrumentor().instrument()
-    CeleryInstrumentor().instrument()
-    # Connections are opened by Django's backend through psycopg.connect, which this wraps.
-    PsycopgInstrumentor().instrument(enable_commenter=False)
-    RequestsInstrumentor().instrument()
-    URLLib3Instrumentor().instrument()
+    # psycopg: connections are opened by Django's backend through psycopg.connect, which this wraps.
+    return [DjangoInstrumentor(), CeleryInstrumentor(), PsycopgInstrumentor(), RequestsInstrumentor(),
+            URLLib3Instrumentor()]  # fmt: skip
+
+
+def _instrument() -> None:
+    for instrumentor in _instrumentors():
+        instrumentor.instrument()
+
+
+def shutdown() -> None:
+    """Undo ``setup`` in this process: remove the instrumentations, export and stop. The global tracer provider
+    cannot be replaced (an OpenTelemetry rule), so a later ``setup`` in the same process keeps the first one."""
+    global _provider
+    if _provider is None:
+        return
+    for instrumentor in _instrumentors():
+        instrumentor.uninstrument()
+    _provider.shutdown()
+    _provider = None
 
 
 def flush(timeout_ms: int = 5000) -> None:
