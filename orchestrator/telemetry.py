@@ -64,23 +64,24 @@ def setup(*, exporter: SpanExporter | None = None, environ: Mapping[str, str] = 
     as tests do: spans are then exported synchronously). Returns whether tracing is on in this process.
 
     Precondition: before Django builds its middleware (the Django instrumentation inserts its own). Side effects:
-    sets the global tracer provider and patches Django, Celery, psycopg, requests and urllib3, once per process.
+    sets the global tracer provider (once per process: OpenTelemetry never replaces it, so a later call's
+    ``exporter`` is ignored) and patches Django, Celery, psycopg, requests and urllib3 (again after ``uninstrument``).
     """
     global _provider
-    if _provider is not None:
-        return True
-    if exporter is None and not requested(environ):
-        return False
-    resource = Resource.create({"service.name": DEFAULT_SERVICE_NAME}).merge(OTELResourceDetector().detect())
-    provider = TracerProvider(resource=resource)
-    if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-    else:
-        provider.add_span_processor(BatchSpanProcessor(_exporter_from_env(environ)))
-    trace.set_tracer_provider(provider)
-    _instrument()
-    _provider = provider
-    logger.info("OpenTelemetry tracing on (service.name=%s)", resource.attributes.get("service.name"))
+    if _provider is None:
+        if exporter is None and not requested(environ):
+            return False
+        resource = Resource.create({"service.name": DEFAULT_SERVICE_NAME}).merge(OTELResourceDetector().detect())
+        provider = TracerProvider(resource=resource)
+        if exporter is not None:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        else:
+            provider.add_span_processor(BatchSpanProcessor(_exporter_from_env(environ)))
+        trace.set_tracer_provider(provider)
+        _provider = provider
+        logger.info("OpenTelemetry tracing on (service.name=%s)", resource.attributes.get("service.name"))
+    for instrumentor in _instrumentors():
+        instrumentor.instrument()  # a no-op for one already in place
     return True
 
 
@@ -96,21 +97,14 @@ def _instrumentors() -> list[Any]:
             URLLib3Instrumentor()]  # fmt: skip
 
 
-def _instrument() -> None:
-    for instrumentor in _instrumentors():
-        instrumentor.instrument()
-
-
-def shutdown() -> None:
-    """Undo ``setup`` in this process: remove the instrumentations, export and stop. The global tracer provider
-    cannot be replaced (an OpenTelemetry rule), so a later ``setup`` in the same process keeps the first one."""
-    global _provider
+def uninstrument() -> None:
+    """Remove the instrumentations (tests); the provider stays and ``setup`` puts them back. Exports what is
+    buffered first."""
     if _provider is None:
         return
+    _provider.force_flush()
     for instrumentor in _instrumentors():
         instrumentor.uninstrument()
-    _provider.shutdown()
-    _provider = None
 
 
 def flush(timeout_ms: int = 5000) -> None:

@@ -54,12 +54,16 @@ def test_the_web_application_without_otel_variables_is_not_traced(tmp_path: Path
     assert result.stdout.split() == ["True", "ProxyTracerProvider"], result.stderr
 
 
-@pytest.fixture(scope="module")
+# One exporter for the session: the global tracer provider is set once per process and keeps its exporter.
+_EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    assert telemetry.setup(exporter=exporter)
-    yield exporter
-    telemetry.shutdown()
+    assert telemetry.setup(exporter=_EXPORTER)
+    _EXPORTER.clear()
+    yield _EXPORTER
+    telemetry.uninstrument()  # the rest of the suite runs untraced
 
 
 def trace_ids(exporter: InMemorySpanExporter) -> set[str]:
@@ -81,6 +85,7 @@ def test_an_incoming_traceparent_is_continued_by_the_request_and_its_queries(
     if connection.vendor == "postgresql":  # psycopg is the PostgreSQL driver; SQLite has no spans of its own
         queries = [s for s in finished if s.instrumentation_scope and "psycopg" in s.instrumentation_scope.name]
         assert queries and {format(s.context.trace_id, "032x") for s in queries} == {trace_id}
+    connection.close()  # the traced connection must not outlive the test (the suite after it runs untraced)
 
 
 def test_webhook_post_and_task_controller_call_carry_the_current_trace(
