@@ -5,6 +5,7 @@
 #   beat               celery -A orchestrator beat --schedule /tmp/celerybeat-schedule
 #   migrations         python manage.py migrate --noinput
 #   anything else      python manage.py <command>
+# Set SECRET_KEY: with the development key the web role refuses to listen on a non-loopback address.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -13,6 +14,9 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_COMPILE=1 \
     PYTHONDONTWRITEBYTECODE=1
+# Behind a TLS-intercepting proxy, hand pip the proxy's CA bundle: mount it for RUN steps and name it here
+# (the CI build does: --volume /etc/ssl/certs/ca-certificates.crt:/run/host-ca.pem --build-arg PIP_CERT=...).
+ARG PIP_CERT
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -45,18 +49,8 @@ RUN groupadd --system --gid 10001 app \
     && mkdir -p /data /app \
     && chown app:app /data
 
-COPY --from=build /opt/venv /opt/venv
-WORKDIR /app
-COPY --chown=root:root . /app
-
-# Static files are collected once, at build time, into a folder the image owns (read-only at run time is fine:
-# whitenoise only reads it). The throwaway DATA_DIR keeps the build from writing into /data.
-RUN DATA_DIR=/tmp/build-data PROMETHEUS_MULTIPROC_DIR=/tmp/build-data/metrics \
-        python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q /app \
-    && rm -rf /tmp/build-data
-
-USER 10001:10001
+# Run-time metadata comes before the code so that, in layer-caching builders, a code change rebuilds only the
+# last three steps (COPY, RUN, USER).
 EXPOSE 8000
 VOLUME ["/data"]
 
@@ -71,3 +65,16 @@ CMD ["gunicorn", "orchestrator.wsgi:application", \
      "--config", "python:orchestrator.gunicorn_conf", \
      "--bind", "0.0.0.0:8000", \
      "--max-requests", "1000", "--max-requests-jitter", "100"]
+
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=root:root . /app
+
+# Static files are collected once, at build time, into a folder the image owns (read-only at run time is fine:
+# whitenoise only reads it). The throwaway DATA_DIR keeps the build from writing into /data.
+RUN DATA_DIR=/tmp/build-data PROMETHEUS_MULTIPROC_DIR=/tmp/build-data/metrics \
+        python manage.py collectstatic --noinput --verbosity 0 \
+    && python -m compileall -q /app \
+    && rm -rf /tmp/build-data
+
+USER 10001:10001

@@ -9,7 +9,7 @@ class OrchestratorConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI description of API-key authentication with drf-spectacular.
         # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
-        from orchestrator import scheduler
+        from orchestrator import ops_metrics, scheduler
         from orchestrator.lib import keycache, schema  # noqa: F401
         from workspaces.scheduling import add_readiness_listener
 
@@ -21,3 +21,5 @@ class OrchestratorConfig(AppConfig):
 
         stepup.connect_signals()
         loginguard.connect_signals()
+        # Gauges behind the chart's alerts (issue 23), and the worker heartbeat / audit verification they read.
+        ops_metrics.register()

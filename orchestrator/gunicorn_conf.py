@@ -18,3 +18,11 @@ def child_exit(server: Any, worker: Any) -> None:
     """Tell prometheus_client the worker is gone so its live gauges stop counting (counters are kept)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server: Any) -> None:
+    """Before any socket is bound: refuse a non-loopback bind with the development SECRET_KEY (bindguard)."""
+    from orchestrator.lib.bindguard import check_binds
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestrator.settings")
+    check_binds([str(bind) for bind in server.cfg.bind])

@@ -518,4 +518,13 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     }
+
+# --- Deployment: safe defaults and operational alerts (issue 23; docs/deploying.md) -------------------------------
+# The image and `manage.py runserver` refuse a non-loopback bind while this is true (orchestrator.lib.bindguard).
+USING_DEVELOPMENT_SECRET_KEY = SECRET_KEY == _DEV_SECRET
+# Feeds the `audit_chain_verify_ok` gauge (orchestrator.ops_metrics) behind the AuditChainVerifyFailed alert.
+CELERY_BEAT_SCHEDULE["verify-audit-chains"] = {
+    "task": "orchestrator.ops_metrics.verify_audit_chains",
+    "schedule": crontab(minute="*/30"),
+    "options": {"queue": "maintenance", "expires": 25 * 60},
 }

@@ -432,10 +432,11 @@ def test_chart_readme_documents_install_upgrade_and_rollback() -> None:
         assert command in readme
 
 
-def test_readme_deploying_section_says_images_are_not_built_here() -> None:
+def test_readme_deploying_section_says_how_the_image_is_built_and_checked() -> None:
     doc = (ROOT / "README.md").read_text()
     assert "## Deploying" in doc
-    assert "docker build" in doc and "no docker engine" in doc.lower()
+    assert "docker build" in doc and ".ci/image" in doc and "docs/deploying.md" in doc
+    assert (ROOT / ".ci" / "image").exists() and (ROOT / "docs" / "deploying.md").exists()
 
 
 def test_unquoted_numbers_and_booleans_in_config_render_as_plain_strings(helm_bin: str, tmp_path: Any) -> None:
