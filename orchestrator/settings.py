@@ -518,6 +518,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     }
+}
 
 # --- Deployment: safe defaults and operational alerts (issue 23; docs/deploying.md) -------------------------------
 # The image and `manage.py runserver` refuse a non-loopback bind while this is true (orchestrator.lib.bindguard).
