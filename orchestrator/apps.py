@@ -7,12 +7,18 @@ class OrchestratorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of API-key authentication with drf-spectacular.
-        # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
-        from orchestrator import scheduler
-        from orchestrator.lib import keycache, schema  # noqa: F401
-        from workspaces.scheduling import add_readiness_listener
+        # Imported here, not at the top: these modules import models, which Django loads only after every app
+        # config (the one late import Django requires).
+        from approvals import outcomes
+        from orchestrator import runs, scheduler
+        from orchestrator.executors import local, workspace_tools  # noqa: F401  (register the built-in tools)
+        from orchestrator.lib import keycache, schema  # noqa: F401  (schema registers the API-key auth with drf-spectacular)
+        from workspaces.services import add_readiness_listener
 
+        # The engine listens to the layers below it (they never import it):
+        # runs waiting for a workspace are woken as soon as it settles (SPEC §4) ...
         add_readiness_listener(scheduler.workspace_settled)
+        # ... and a node waiting for an approval moves on when the request is decided (SPEC §6).
+        outcomes.decided.subscribe(runs.on_approval_decided)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
