@@ -5,15 +5,22 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck migrations-check check smoke bench clean
+.PHONY: install install-dev run test lint typecheck migrations-check check smoke bench clean
 
-$(VENV)/.installed: pyproject.toml
+# Two stamps: `make run` needs only the runtime dependencies; tests and checks add the dev extras (pytest, mypy,
+# Playwright, schemathesis, hadolint, …), which take most of the install time.
+$(VENV)/.runtime: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.runtime
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.installed-dev
 
 # Install, migrate, create the demo tenant/users/key, and run web + worker + beat on SQLite (no servers needed).
 run: install
@@ -22,18 +29,18 @@ run: install
 	$(PY) manage.py run --port $(PORT)
 
 # Install and run the whole test suite (uses DATABASE_URL / REDIS_URL when set, SQLite otherwise).
-test: install
+test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-typecheck: install
+typecheck: install-dev
 	$(VENV)/bin/mypy .
 
-migrations-check: install
+migrations-check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 check: lint typecheck migrations-check test
@@ -46,5 +53,5 @@ clean:
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orchestrator_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/12
 BENCH_ARGS ?=
-bench: install
+bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(BENCH_REDIS_URL)} $(PY) bench/run.py $(BENCH_ARGS)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from orchestrator import events, metrics
 from orchestrator.lib.context import Actor
@@ -19,7 +20,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def console_url(approval_id: Any) -> str:
-    return f"{settings.CONSOLE_BASE_URL}/console/approvals/{approval_id}"
+    """The approval's console page as an absolute link (``CONSOLE_BASE_URL``, which ``manage.py run`` sets to the
+    address it serves), with the trailing slash the console route has."""
+    return settings.CONSOLE_BASE_URL + reverse("console:approval", args=[approval_id])
 
 
 def audit_url(approval_id: Any) -> str:

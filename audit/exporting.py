@@ -118,7 +118,8 @@ def _jsonl_line(values: tuple[Any, ...]) -> str:
         f'"ip":{text["ip"]},"user_agent":{text["user_agent"]},"request_id":{text["request_id"]},'
         f'"resource_type":{text["resource_type"]},"resource_id":{text["resource_id"]},'
         f'"before":{row["before"] or "null"},"after":{row["after"] or "null"},"reason":{text["reason"]},'
-        f'"metadata":{row["metadata"] or "null"},"prev_hash":"{row["prev_hash"]}","hash":"{row["hash"]}"}}\n'
+        f'"metadata":{row["metadata"] or "null"},"key_id":"{row["key_id"]}",'
+        f'"prev_hash":"{row["prev_hash"]}","hash":"{row["hash"]}"}}\n'
     )
 
 

@@ -1,8 +1,10 @@
-"""The hash chain: canonical JSON of an entry, its hash, and the verifier (SPEC §7.2).
+"""The hash chain: canonical JSON of an entry and its keyed hash (SPEC §7.2). The verifier is ``audit.verification``.
 
-``hash = SHA-256(prev_hash ‖ canonical JSON)`` where ‖ is plain concatenation of the 64-hex ``prev_hash`` and the
-UTF-8 canonical JSON; the first entry of a chain has ``prev_hash = GENESIS_HASH`` (64 zeros). The canonical JSON
-holds every field of the entry except the two hashes and the derived ``chain``: keys sorted, no whitespace,
+``hash = HMAC-SHA256(key[key_id], prev_hash ‖ canonical JSON)`` where ‖ is plain concatenation of the 64-hex
+``prev_hash`` and the UTF-8 canonical JSON; entries written before keyed chains carry ``key_id = legacy-sha256``
+and ``hash = SHA-256(prev_hash ‖ canonical JSON)`` (``audit.keys``). The first entry of a chain has
+``prev_hash = GENESIS_HASH`` (64 zeros). The canonical JSON holds every field of the entry except the two hashes,
+the key id (the key is bound by the MAC itself) and the derived ``chain``: keys sorted, no whitespace,
 non-ASCII kept as UTF-8, ids as strings, ``created_at`` as a microsecond UTC ISO string
 (``2026-01-02T03:04:05.678901Z``). Everything in it must read back from the database exactly as it was written,
 so ``normalize_json`` is applied to JSON values *before* they are stored (see its docstring).
@@ -10,18 +12,15 @@ so ``normalize_json`` is applied to JSON values *before* they are stored (see it
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from .models import GLOBAL_CHAIN, AuditChainHead, AuditCheckpoint, AuditLog, chain_for
+from .keys import LEGACY_KEY_ID, keyring
 
 GENESIS_HASH = "0" * 64
 
@@ -45,6 +44,7 @@ ENTRY_FIELDS: tuple[str, ...] = (
     "after",
     "reason",
     "metadata",
+    "key_id",
     "prev_hash",
     "hash",
 )
@@ -127,117 +127,9 @@ def canonical_entry(fields: dict[str, Any]) -> str:
 
 
 def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_entry(fields)).encode("utf-8")).hexdigest()
+    """The hash of an entry chained onto ``prev_hash``, under the key its ``key_id`` names (legacy when absent).
 
-
-# --- Verification --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ChainReport:
-    """The outcome of verifying one chain. ``first_bad_sequence`` is None when the chain is intact."""
-
-    chain: str
-    tenant_id: str | None
-    verified: int = 0
-    first_bad_sequence: int | None = None
-    error: str = ""
-    checkpoint_sequence: int | None = None
-    last_sequence: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.first_bad_sequence is None
-
-    def fail(self, sequence: int, error: str) -> ChainReport:
-        self.first_bad_sequence, self.error = sequence, error
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "chain": self.chain,
-            "tenant_id": self.tenant_id,
-            "ok": self.ok,
-            "verified": self.verified,
-            "first_bad_sequence": self.first_bad_sequence,
-            "error": self.error,
-            "checkpoint_sequence": self.checkpoint_sequence,
-            "last_sequence": self.last_sequence,
-        }
-
-
-@dataclass
-class VerificationReport:
-    chains: list[ChainReport] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.chains)
-
-    def as_dict(self) -> dict[str, Any]:
-        first_bad = next((c for c in self.chains if not c.ok), None)
-        return {
-            "ok": self.ok,
-            "verified": sum(c.verified for c in self.chains),
-            "first_bad_sequence": first_bad.first_bad_sequence if first_bad else None,
-            "first_bad_chain": first_bad.chain if first_bad else None,
-            "chains": [c.as_dict() for c in self.chains],
-        }
-
-
-def _entries(chain: str) -> Iterator[dict[str, Any]]:
-    rows = AuditLog.objects.filter(chain=chain).order_by("sequence").values_list(*ENTRY_FIELDS)
-    for row in rows.iterator(chunk_size=5000):
-        yield dict(zip(ENTRY_FIELDS, row, strict=True))
-
-
-def verify_chain(chain: str) -> ChainReport:
-    """Recompute one chain from its latest checkpoint (or genesis) and report the first broken sequence.
-
-    Detects an edited entry (hash mismatch), a removed one (gap in sequence), reordered ones (the hash covers the
-    sequence), an inserted one (the next entry's ``prev_hash`` no longer matches) and entries cut off the end
-    (the chain head remembers the last sequence and hash).
+    Raises ``audit.keys.UnknownKeyError`` when that key is not configured.
     """
-    tenant_id = None if chain == GLOBAL_CHAIN else chain
-    report = ChainReport(chain=chain, tenant_id=tenant_id)
-    checkpoint = AuditCheckpoint.objects.filter(chain=chain).order_by("-sequence").first()
-    expected, prev = 1, GENESIS_HASH
-    if checkpoint is not None:
-        report.checkpoint_sequence = checkpoint.sequence
-        expected, prev = checkpoint.sequence + 1, checkpoint.hash
-    for entry in _entries(chain):
-        sequence = entry["sequence"]
-        if sequence != expected:
-            return report.fail(min(sequence, expected), f"expected sequence {expected}, found {sequence}")
-        if entry["prev_hash"] != prev:
-            return report.fail(sequence, "prev_hash does not match the previous entry's hash")
-        if compute_hash(prev, entry) != entry["hash"]:
-            return report.fail(sequence, "hash does not match the entry's content")
-        prev, expected = entry["hash"], expected + 1
-        report.verified += 1
-        report.last_sequence = sequence
-    head = AuditChainHead.objects.filter(chain=chain).first()
-    last = expected - 1
-    if head is not None:
-        if head.last_sequence > last:
-            return report.fail(expected, f"entries {expected}..{head.last_sequence} are missing from the end")
-        if head.last_sequence < last:
-            return report.fail(head.last_sequence + 1, "entries past the chain head were added outside the log")
-        if head.last_sequence and head.last_hash != prev:
-            return report.fail(last, "the last entry's hash does not match the chain head")
-    report.last_sequence = last
-    return report
-
-
-def chains_of(tenant_ids: Iterable[Any] | None) -> list[str]:
-    """Chains to verify: those of ``tenant_ids``, or every chain known (heads and entries) when None."""
-    if tenant_ids is not None:
-        return sorted(chain_for(t) for t in tenant_ids)
-    heads = set(AuditChainHead.objects.values_list("chain", flat=True))
-    entries = set(AuditLog.objects.order_by().values_list("chain", flat=True).distinct())
-    return sorted(heads | entries)
-
-
-def verify_chains(tenant_ids: Iterable[Any] | None = None) -> VerificationReport:
-    """Verify the chains of ``tenant_ids`` (all chains when None)."""
-    return VerificationReport(chains=[verify_chain(chain) for chain in chains_of(tenant_ids)])
+    key_id = fields.get("key_id") or LEGACY_KEY_ID
+    return keyring().mac(key_id, prev_hash + canonical_entry(fields))

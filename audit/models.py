@@ -1,10 +1,11 @@
 """The audit log: one entry per event (SPEC §7.2), written in the transaction of the change it records.
 
 Entries form hash chains, one per tenant (entries without a tenant go to the ``global`` chain): each entry carries
-a gapless ``sequence`` within its chain, the previous entry's hash, and its own
-``hash = SHA-256(prev_hash ‖ canonical JSON)`` (see ``audit.integrity``). On PostgreSQL triggers installed by
-migration ``0004_append_only_triggers`` reject UPDATE, DELETE and TRUNCATE; the retention purge is the only path
-that may delete, and only entries covered by a recorded ``AuditCheckpoint``.
+a gapless ``sequence`` within its chain, the previous entry's hash, the id of the key that chained it, and its own
+``hash = HMAC-SHA256(key, prev_hash ‖ canonical JSON)`` (see ``audit.integrity`` and ``audit.keys``). On
+PostgreSQL triggers (migration ``0006_triggers_without_bypass``) reject UPDATE and TRUNCATE, and DELETE of any
+entry not covered by a recorded ``AuditCheckpoint``; signed checkpoints anchored outside the database
+(``audit.anchors``) let the verifier catch what someone holding the database role does anyway.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class AuditLog(models.Model):
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    key_id = models.CharField(max_length=32, editable=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -85,7 +87,9 @@ class AuditChainHead(models.Model):
 class AuditCheckpoint(models.Model):
     """A retention purge removed every entry of ``chain`` up to ``sequence``; ``hash`` is that entry's hash.
 
-    The verifier starts the remaining chain from the latest checkpoint. Checkpoints are append-only too.
+    ``anchor`` is the signed anchor line (``audit.anchors``) written to the anchor store before the delete; rows
+    from before keyed chains have none. The database trigger lets a DELETE through only for entries covered by a
+    checkpoint row; the verifier rejects rows whose signature does not verify. Checkpoints are append-only too.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -95,6 +99,7 @@ class AuditCheckpoint(models.Model):
     removed = models.BigIntegerField(help_text="Entries removed by this purge batch.")
     cutoff = models.DateTimeField(help_text="Entries created before this instant were due for removal.")
     created_at = models.DateTimeField(auto_now_add=True)
+    anchor = models.TextField(blank=True, editable=False)
 
     class Meta:
         constraints = [

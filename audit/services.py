@@ -1,8 +1,8 @@
 """Writes to the audit log: appending entries (only ``events.emit`` calls ``record_event``) and the retention purge.
 
-Nothing else writes here. Entries are never updated; the purge is the only deletion, and on PostgreSQL the
-triggers of migration 0004 let it through only inside its own transaction (``SET LOCAL audit.allow_purge``) and
-only for entries already covered by a checkpoint it recorded first.
+Nothing else writes here. Entries are never updated; the purge is the only deletion. It first anchors a signed
+checkpoint outside the database (``audit.checkpoints``), records it as an ``AuditCheckpoint`` row, and only then
+deletes; on PostgreSQL the triggers (migration 0006) refuse any DELETE not covered by such a row.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from orchestrator import metrics
 from orchestrator.lib import context
 
-from .integrity import GENESIS_HASH, clean_text, compute_hash, normalize_json
+from . import checkpoints
+from .integrity import GENESIS_HASH, canonical_entry, clean_text, normalize_json
+from .keys import keyring
 from .models import AuditChainHead, AuditCheckpoint, AuditLog, chain_for
 
 if TYPE_CHECKING:
@@ -104,7 +106,10 @@ def record_event(
         head = _lock_chain_head(chain)
         entry.sequence = head.last_sequence + 1
         entry.prev_hash = head.last_hash or GENESIS_HASH
-        entry.hash = compute_hash(entry.prev_hash, {"id": entry.id, "sequence": entry.sequence, **fields})
+        ring = keyring()
+        entry.key_id = ring.current_id
+        canonical = canonical_entry({"id": entry.id, "sequence": entry.sequence, **fields})
+        entry.hash = ring.mac(entry.key_id, entry.prev_hash + canonical)
         entry.save(force_insert=True)
         AuditChainHead.objects.filter(chain=chain).update(last_sequence=entry.sequence, last_hash=entry.hash)
     metrics.audit_logs_total.labels(action=event.type).inc()
@@ -114,20 +119,16 @@ def record_event(
 # --- Retention (SPEC §7.3) -------------------------------------------------------------------------------------
 
 
-def _allow_purge_in_this_transaction() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL audit.allow_purge = 'on'")
-
-
 def _purge_batch(*, chain: str, cutoff: datetime, batch_size: int) -> int:
     """Remove up to ``batch_size`` of the oldest entries of ``chain`` created before ``cutoff``; returns how many.
 
     Only a prefix of the chain is removed (up to the first entry that is not yet due), so what remains is still
-    a contiguous chain; a checkpoint holding the last removed sequence and hash is written before the delete.
+    a contiguous chain. Before the delete the last removed sequence and hash are anchored (signed, appended to
+    the anchor store, emitted as ``audit.checkpoint``) and recorded as a checkpoint row: nothing is deleted that
+    is not at or below an anchored checkpoint (an anchor store that cannot be written aborts the batch).
     """
     with transaction.atomic():
-        _lock_chain_head(chain)  # one purge per chain at a time; appends to this chain wait for the batch
+        head = _lock_chain_head(chain)  # one purge per chain at a time; appends to this chain wait for the batch
         entries = AuditLog.objects.filter(chain=chain)
         first = entries.order_by("sequence").values_list("sequence", flat=True).first()
         if first is None:
@@ -140,10 +141,10 @@ def _purge_batch(*, chain: str, cutoff: datetime, batch_size: int) -> int:
         if last is None:
             return 0
         doomed = entries.filter(sequence__lte=last[0])
+        anchor = checkpoints.anchor_chain(head, reason="purge", purged=(last[0], last[1]))
         AuditCheckpoint.objects.create(
-            chain=chain, sequence=last[0], hash=last[1], removed=doomed.count(), cutoff=cutoff
+            chain=chain, sequence=last[0], hash=last[1], removed=doomed.count(), cutoff=cutoff, anchor=anchor.line()
         )
-        _allow_purge_in_this_transaction()
         removed, _ = doomed.delete()
         return removed
 
@@ -151,7 +152,8 @@ def _purge_batch(*, chain: str, cutoff: datetime, batch_size: int) -> int:
 def purge_expired_entries(*, now: datetime | None = None, batch_size: int = 5000) -> int:
     """Delete entries older than ``AUDIT_LOG_RETENTION_DAYS`` (0 keeps everything); returns how many went.
 
-    Each batch is its own transaction: checkpoint first, then the delete, so ``audit_verify`` keeps passing.
+    Each batch is its own transaction: anchored checkpoint first, then the delete, so ``audit_verify`` keeps
+    passing. Each batch appends one ``audit.checkpoint`` entry to its chain (never due in the same run).
     """
     days = settings.AUDIT_LOG_RETENTION_DAYS
     if days <= 0:

@@ -44,7 +44,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from audit import exporting, integrity  # noqa: E402
+from audit import exporting, integrity, verification  # noqa: E402
+from audit.keys import keyring  # noqa: E402
 from audit.models import AuditChainHead, AuditLog  # noqa: E402
 from orchestrator import services  # noqa: E402
 from orchestrator.models import Tenant  # noqa: E402
@@ -72,6 +73,7 @@ def seed(tenant: Tenant, count: int) -> None:
     started = time.perf_counter()
     start = datetime.now(UTC) - timedelta(days=30)
     prev = integrity.GENESIS_HASH
+    key_id = keyring().current_id
     columns = ", ".join(COLUMNS)
     raw: Any = connection.connection
     with raw.cursor() as cursor, cursor.copy(f"COPY audit_auditlog ({columns}) FROM STDIN") as copy:
@@ -95,6 +97,7 @@ def seed(tenant: Tenant, count: int) -> None:
                 "after": {"status": "APPROVED", "decided_by": "alice"},
                 "reason": "=HYPERLINK(1)" if n % 1000 == 0 else f"step {n} of the nightly deploy",
                 "metadata": {"data": {"run_id": str(uuid.uuid4()), "node_key": "deploy", "risk_level": "HIGH"}},
+                "key_id": key_id,
             }
             fields["prev_hash"] = prev
             fields["hash"] = prev = integrity.compute_hash(prev, fields)
@@ -283,7 +286,7 @@ def main() -> None:
         if args.verify:
             for size in sizes:
                 started = time.perf_counter()
-                report = integrity.verify_chain(str(tenants[size][0].pk))
+                report = verification.verify_chain(str(tenants[size][0].pk), full=True)
                 seconds = time.perf_counter() - started
                 verify_rows.append({"rows": size, "ok": report.ok, "seconds": round(seconds, 2)})
                 log(f"verify {size}: ok={report.ok} in {seconds:.1f}s")

@@ -44,6 +44,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "webhook.deleted",
     "webhook.secret_rotated",
     "webhook.test",
+    "audit.checkpoint",
 )
 # Operator actions the audit log must record but SPEC §7 does not list as subscriber events: they are audited
 # like every event and never delivered to webhooks.

@@ -58,6 +58,13 @@ scheduler_loop_duration_seconds = Histogram(
 workspace_lock_acquisitions_total = Counter(
     "workspace_lock_acquisitions_total", "Workspace lock acquisition attempts", ["result"]
 )
+# The embedded default (issue 18): messages the filesystem broker moved to rejected/, child restarts by `manage.py run`.
+broker_messages_rejected_total = Counter(
+    "broker_messages_rejected_total", "Unreadable broker messages moved aside", ["queue"]
+)
+process_restarts_total = Counter(
+    "process_restarts_total", "Children of manage.py run restarted after an unexpected exit", ["process"]
+)
 
 # Gauge-like values computed from the database at scrape time: name -> (help, labels, function).
 ScrapeFunction = Callable[[], Iterable[tuple[tuple[str, ...], float]]]

@@ -122,20 +122,27 @@ REDIS_URL = env.url("REDIS_URL", None, ("redis", "rediss"))
 CELERY_BROKER_URL: str = env.url("CELERY_BROKER_URL", REDIS_URL, ("redis", "rediss", "amqp", "filesystem")) or ""
 BROKER_DIR = DATA_DIR / "broker"
 if not CELERY_BROKER_URL:
-    # Embedded broker: kombu's filesystem transport needs no server and works across processes.
+    # Embedded broker: kombu's filesystem layout with atomic publish, rename-to-claim and a rejected/ folder for
+    # unreadable messages (orchestrator/broker.py; why in docs/decisions.md "The embedded default").
     CELERY_BROKER_URL = "filesystem://"
-    for sub in ("in", "processed", "control"):
+    CELERY_BROKER_TRANSPORT = "orchestrator.broker:Transport"
+    for sub in ("in", "tmp", "processed", "rejected", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
+        "tmp_folder": str(BROKER_DIR / "tmp"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "rejected_folder": str(BROKER_DIR / "rejected"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
         "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, except that an undecodable message is acked and logged (orchestrator/broker.py).
+        CELERY_BROKER_TRANSPORT = "orchestrator.broker:RedisTransport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -421,3 +428,44 @@ CELERY_BEAT_SCHEDULE["webhooks-prune-deliveries"] = {
     "schedule": crontab(minute="17"),
     "options": {"queue": "maintenance"},
 }
+# --- Audit log integrity (issue 17; docs/audit-keys.md, docs/decisions.md "Audit tamper evidence") -----------------
+# AUDIT_CHAIN_KEY (or AUDIT_CHAIN_KEY_FILE) keys the HMAC chain and signs checkpoints; it never goes to the
+# database. AUDIT_CHAIN_PREVIOUS_KEYS (comma-separated, or _FILE) are still accepted by the verifier after a
+# rotation. A development key is used only for DEBUG, the embedded default (no DATABASE_URL) and test runs;
+# anywhere else, and always with PRODUCTION=true, start-up stops without a real key.
+_DEV_AUDIT_CHAIN_KEY = "insecure-local-development-audit-chain-key-0123456789abcdef"
+AUDIT_CHAIN_KEY = env.secret("AUDIT_CHAIN_KEY") or ""
+AUDIT_CHAIN_PREVIOUS_KEYS = [k.strip() for k in (env.secret("AUDIT_CHAIN_PREVIOUS_KEYS") or "").split(",") if k.strip()]
+if not AUDIT_CHAIN_KEY:
+    if PRODUCTION or not (DEBUG or not DATABASE_URL or os.environ.get("PYTEST_VERSION")):
+        raise ImproperlyConfigured(
+            "AUDIT_CHAIN_KEY: required outside DEBUG and the embedded default (see docs/audit-keys.md)"
+        )
+    AUDIT_CHAIN_KEY = _DEV_AUDIT_CHAIN_KEY
+elif PRODUCTION and AUDIT_CHAIN_KEY == _DEV_AUDIT_CHAIN_KEY:
+    raise ImproperlyConfigured("AUDIT_CHAIN_KEY: the development key is refused when PRODUCTION=true")
+for _audit_key in (AUDIT_CHAIN_KEY, *AUDIT_CHAIN_PREVIOUS_KEYS):
+    if len(_audit_key) < 32:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY/AUDIT_CHAIN_PREVIOUS_KEYS: every key needs 32+ characters")
+# Signed checkpoints are appended here (one JSON Lines file per chain): a volume outside the database.
+AUDIT_ANCHOR_DIR = Path(env.str("AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors")) or "audit-anchors").resolve()
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", 60, minimum=1, maximum=24 * 60)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.tasks.checkpoint_audit_chains",
+    "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
+    "options": {"queue": "maintenance"},
+}
+# --- Input limits at the API boundary (issue 16; docs/decisions.md "Input limits") ------------------------------
+# Largest request body (bytes) before a 413 payload_too_large; Django's own limit, made configurable.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024)
+# How far ahead a WAIT node's `until` (or `seconds`) may end.
+MAX_WAIT_DAYS = env.int("MAX_WAIT_DAYS", 366, minimum=1, maximum=3660)
+# Per-workspace quotas of the local provider's file tools (0: no limit).
+WORKSPACE_QUOTA_BYTES = env.int("WORKSPACE_QUOTA_BYTES", 1024 * 1024 * 1024, minimum=0)
+WORKSPACE_QUOTA_FILES = env.int("WORKSPACE_QUOTA_FILES", 10000, minimum=0)
+# `format` is not a magic query parameter: content negotiation is by Accept only (a `?format=` used to be
+# taken over by DRF and answer 404).
+REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"), "orchestrator.lib.boundary.ApiBoundaryMiddleware"
+)

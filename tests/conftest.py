@@ -30,21 +30,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """Let Django's test teardown TRUNCATE the append-only audit tables (only ever on the test database).
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_audit_triggers() -> Any:
+    """Let Django's test teardown empty the append-only audit tables, in the test process only.
 
-    The audit triggers refuse TRUNCATE unless ``audit.allow_truncate = 'on'``; set per database so every
-    connection, including those of worker processes the tests start, inherits it.
+    The audit triggers refuse TRUNCATE with no exception a session could switch on (migration 0006). Between
+    transactional tests Django flushes every table with one TRUNCATE; the test connection is a superuser, so the
+    flush runs with ``session_replication_role = replica`` (triggers do not fire), a superuser-only power the
+    application's role lacks. This wrapper lives in the test suite and never ships.
     """
-    from django.db import connection
+    from django.db import transaction
+    from django.db.backends.postgresql.operations import DatabaseOperations
 
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            name = connection.ops.quote_name(connection.settings_dict["NAME"])
-            with connection.cursor() as cursor:
-                cursor.execute(f"ALTER DATABASE {name} SET audit.allow_truncate = 'on'")
-                cursor.execute("SET audit.allow_truncate = 'on'")
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+        with transaction.atomic(using=self.connection.alias):
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            original(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_dir(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test gets its own audit anchor store: anchors name chains (``global`` too) that the test DB resets."""
+    settings.AUDIT_ANCHOR_DIR = tmp_path_factory.mktemp("audit-anchors")
 
 
 @pytest.fixture

@@ -24,9 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import events
+from orchestrator.lib import crypto
 from orchestrator.lib.errors import InvalidInput, InvalidStateError
 
-from . import crypto, signing, ssrf
+from . import signing, ssrf
 from .models import LIVE_DELIVERY_STATUSES, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from .schedule import MAX_ATTEMPTS
 

@@ -41,3 +41,17 @@ class WorkspaceFileNotFound(NotFoundError):
 
 class FileTooLarge(DomainError):
     status, code, title = 400, "file_too_large", "File too large"
+
+
+class WorkspaceQuotaExceeded(DomainError):
+    """A write would take the workspace past ``WORKSPACE_QUOTA_BYTES`` or ``WORKSPACE_QUOTA_FILES``. ``extra``
+    carries ``quota`` (``bytes`` or ``files``), ``limit`` and ``used``."""
+
+    status, code, title = 409, "workspace_quota_exceeded", "Workspace quota exceeded"
+
+
+class WorkspaceFileError(DomainError):
+    """The file system refused an operation for a reason other than the path (a full disk, an I/O error). The
+    detail names the operation and the path the caller gave, never a server path."""
+
+    status, code, title = 503, "file_operation_failed", "File operation failed"

@@ -10,6 +10,8 @@ atomic rename that makes the new content visible happen while holding the worksp
 (``SELECT … FOR UPDATE``), and every acquisition is an UPDATE of that row, so no new owner can take over between
 the check and the write: a holder whose lease expired and was taken over gets ``stale_fencing_token``.
 ``read_file`` checks the token only when one is given.
+
+A path ending in ``/`` names a folder, never a file. File-system errors and quotas: ``workspaces.files``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.utils import timezone
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 
 from .errors import FileTooLarge, PathNotAllowed, StaleFencingToken, WorkspaceFileNotFound, WorkspaceNotReady
+from .files import check_quota, os_errors
 from .models import ProviderName, Workspace, WorkspaceStatus
 from .providers import workspace_folder
 
@@ -38,6 +41,8 @@ def resolve_path(root: Path, path: Any) -> Path:
         raise PathNotAllowed("The path must be a non-empty string.")
     if len(path) > MAX_PATH_LENGTH or "\x00" in path:
         raise PathNotAllowed("The path is too long or contains a NUL byte.")
+    if path.endswith(("/", "\\")):
+        raise PathNotAllowed(f"The path {path!r} ends with '/', so it names a folder, not a file.")
     if os.path.isabs(path) or path.startswith(("/", "\\")) or os.path.splitdrive(path)[0]:
         raise PathNotAllowed(f"Absolute paths are not allowed: {path!r}. Use a path relative to the workspace.")
     if ".." in Path(path.replace("\\", "/")).parts:
@@ -101,14 +106,18 @@ def write_file(*, workspace_id: Any, path: str, content: str | bytes, fencing_to
     if len(data) > settings.WORKSPACE_MAX_FILE_BYTES:
         raise FileTooLarge(f"The content is {len(data)} bytes; the limit is {settings.WORKSPACE_MAX_FILE_BYTES}.")
     target = resolve_path(root, path)
-    if target.is_dir():
-        raise PathNotAllowed(f"The path {path!r} is a folder.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with os_errors("write", path):
+        if target.is_dir():
+            raise PathNotAllowed(f"The path {path!r} is a folder.")
+        check_quota(root, target, len(data))
+    with os_errors("create the folders of", path):
+        target.parent.mkdir(parents=True, exist_ok=True)
     # Re-resolve after creating folders: the parent chain is now real and must still be inside.
     target = resolve_path(root, path)
-    descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    with os_errors("write", path):
+        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with os_errors("write", path), os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -117,7 +126,8 @@ def write_file(*, workspace_id: Any, path: str, content: str | bytes, fencing_to
             _check_token(locked, fencing_token)
             if locked.status != WorkspaceStatus.READY:
                 raise WorkspaceNotReady(f"The workspace is {locked.status}, not READY.", current_status=locked.status)
-            os.replace(temp_name, target)
+            with os_errors("write", path):
+                os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -134,12 +144,14 @@ def read_file(*, workspace_id: Any, path: str, fencing_token: int | None = None)
     if fencing_token is not None:
         _check_token(workspace, fencing_token)
     target = resolve_path(root, path)
-    if not target.is_file():
-        raise WorkspaceFileNotFound(f"No file {path!r} in the workspace.")
-    size = target.stat().st_size
-    if size > settings.WORKSPACE_MAX_FILE_BYTES:
-        raise FileTooLarge(f"The file is {size} bytes; the limit is {settings.WORKSPACE_MAX_FILE_BYTES}.")
-    data = target.read_bytes()
+    with os_errors("read", path):
+        if not target.is_file():
+            raise WorkspaceFileNotFound(f"No file {path!r} in the workspace.")
+    with os_errors("read", path):
+        size = target.stat().st_size
+        if size > settings.WORKSPACE_MAX_FILE_BYTES:
+            raise FileTooLarge(f"The file is {size} bytes; the limit is {settings.WORKSPACE_MAX_FILE_BYTES}.")
+        data = target.read_bytes()
     try:
         content = data.decode("utf-8")
     except UnicodeDecodeError as exc:

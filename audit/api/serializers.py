@@ -41,6 +41,7 @@ class AuditLogSerializer(serializers.ModelSerializer):
             "after",
             "reason",
             "metadata",
+            "key_id",
             "prev_hash",
             "hash",
         ]
@@ -80,8 +81,13 @@ class ChainReportSerializer(serializers.Serializer):
     first_bad_sequence = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
     checkpoint_sequence = serializers.IntegerField(
-        allow_null=True, help_text="Last sequence removed by retention; verification starts after it."
+        allow_null=True, help_text="Last sequence removed by retention (a signed checkpoint)."
     )
+    full = serializers.BooleanField(help_text="Every remaining entry was walked (false: from the newest anchor).")
+    anchor_sequence = serializers.IntegerField(
+        allow_null=True, help_text="The sequence of the newest signed anchor of this chain (null: none yet)."
+    )
+    start_sequence = serializers.IntegerField(allow_null=True, help_text="The first entry recomputed.")
     last_sequence = serializers.IntegerField()
 
 

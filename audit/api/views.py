@@ -19,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit import exporting, integrity, selectors
+from audit import exporting, selectors, verification
 from audit.filters import AuditLogFilter
 from audit.models import AuditLog
 from orchestrator.lib.auth import Caller, get_caller
@@ -76,12 +76,16 @@ class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(selectors.audit_stats(self.filter_queryset(self.get_queryset())))
 
     @extend_schema(
-        parameters=[TENANT_PARAM],
+        parameters=[
+            TENANT_PARAM,
+            OpenApiParameter("full", OpenApiTypes.BOOL, default=False, description="Walk every entry left."),
+        ],
         responses={200: VerificationSerializer, 404: OpenApiResponse(description="Unknown tenant_id.")},
         filters=False,
         description=(
-            "Recompute the hash chain of each of your tenants from its last retention checkpoint and report the "
-            "first broken sequence number. Answers 200 either way: look at `ok`."
+            "Check the keyed hash chain of each of your tenants against its signed anchors (from the newest anchor; "
+            "`full=true` for every entry) and report the first bad sequence and why. Answers 200 either way: look "
+            "at `ok`."
         ),
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
@@ -92,7 +96,10 @@ class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
             tenants = [t for t in tenants if str(t) == wanted]
             if not tenants:
                 raise NotFound("Unknown tenant.")
-        return Response(integrity.verify_chains(tenants).as_dict())
+        full = request.query_params.get("full", "false").lower()
+        if full not in ("true", "false", "1", "0"):
+            raise ValidationError({"full": ["Use true or false."]})
+        return Response(verification.verify_chains(tenants, full=full in ("true", "1")).as_dict())
 
     @extend_schema(
         parameters=[

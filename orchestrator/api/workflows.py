@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator import runs, selectors
+from orchestrator.api.definitions import bound_definition
+from orchestrator.engine import MAX_NODES, MAX_TIMEOUT_SECONDS
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
@@ -126,30 +129,38 @@ class RunDetailSerializer(RunSerializer):
 class NodeDefinitionSerializer(serializers.Serializer):
     """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
 
-    key = serializers.RegexField(NODE_KEY)
+    key = serializers.RegexField(NODE_KEY, max_length=64)
     type = serializers.ChoiceField(choices=NodeType.choices)
-    name = serializers.CharField(required=False)
-    depends_on = serializers.ListField(child=serializers.CharField(), required=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    depends_on = serializers.ListField(child=serializers.RegexField(NODE_KEY, max_length=64), required=False)
     on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)
     action = serializers.DictField(required=False, help_text='TASK: {"tool", "params"}')
     retry = serializers.DictField(required=False, help_text="TASK: max_attempts, backoff_seconds, max_backoff_seconds")
-    timeout_seconds = serializers.FloatField(required=False, help_text="TASK: bound of one attempt")
+    timeout_seconds = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_TIMEOUT_SECONDS, help_text="TASK: bound of one attempt (> 0)"
+    )
     requires_approval = serializers.BooleanField(required=False)
     on_reject = serializers.ChoiceField(choices=["fail", "skip"], required=False)
     conditions = serializers.ListField(child=serializers.DictField(), required=False, help_text="DECISION")
-    default = serializers.CharField(required=False, allow_null=True, help_text="DECISION")
-    branches = serializers.ListField(child=serializers.CharField(), required=False, help_text="PARALLEL")
-    wait = serializers.DictField(required=False, help_text='WAIT: {"seconds": n} or {"until": timestamp}')
+    default = serializers.RegexField(NODE_KEY, max_length=64, required=False, allow_null=True, help_text="DECISION")
+    branches = serializers.ListField(
+        child=serializers.RegexField(NODE_KEY, max_length=64), required=False, help_text="PARALLEL"
+    )
+    wait = serializers.DictField(
+        required=False,
+        help_text='WAIT: {"seconds": n} or {"until": ISO 8601 timestamp with a timezone}, at most MAX_WAIT_DAYS '
+        "(default 366) ahead",
+    )
 
 
 class WorkflowCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     workspace_id = serializers.UUIDField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False)
     start = serializers.BooleanField(required=False, default=False)
     tenant_id = serializers.UUIDField(required=False, help_text="Only for people who belong to several tenants.")
-    nodes = NodeDefinitionSerializer(many=True)
+    nodes = serializers.ListField(child=NodeDefinitionSerializer(), min_length=1, max_length=MAX_NODES)
 
 
 class CancelSerializer(serializers.Serializer):
@@ -218,6 +229,7 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
         body = request.data
         if not isinstance(body, dict):
             raise InvalidInput("Expected a JSON object.")
+        body = bound_definition(body, now=timezone.now())
         tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
         run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body, caller=caller)
         return self._detail(run, status.HTTP_201_CREATED)
@@ -237,7 +249,9 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         responses=NodeDetailSerializer,
-        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key")],
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key", pattern=f"^{NODE_KEY}$")
+        ],
     )
     @action(detail=True, methods=["get"], url_path=f"nodes/(?P<key>{NODE_KEY})")
     def node(self, request: Request, pk: str | None = None, key: str = "") -> Response:
@@ -246,7 +260,9 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         request=None,
         responses=RunDetailSerializer,
-        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key")],
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key", pattern=f"^{NODE_KEY}$")
+        ],
     )
     @action(detail=True, methods=["post"], url_path=f"nodes/(?P<key>{NODE_KEY})/retry")
     def retry(self, request: Request, pk: str | None = None, key: str = "") -> Response:

@@ -17,6 +17,7 @@ from workspaces import tools
 # Error codes of ``workspaces`` that no retry can fix.
 PERMANENT_CODES = frozenset(
     {"path_not_allowed", "file_too_large", "file_not_found", "validation_error", "invalid_state", "not_found"}
+    | {"workspace_quota_exceeded"}
 )
 
 

@@ -5,6 +5,10 @@ a different request under the same key → 422 ``idempotency_key_reused``; the f
 ``idempotency_in_progress``. Keys are scoped to the caller (API key or user) and kept ``IDEMPOTENCY_TTL_HOURS``;
 ``prune_expired`` removes old ones (run periodically). Server errors (5xx) and throttling are not stored, so the
 client can retry them with the same key.
+
+Stored response bodies are encrypted with the webhook-secret keys (``orchestrator.lib.crypto``): some responses
+carry a secret shown once (a new API key, a webhook secret), and a database dump must not show it. Replays decrypt;
+a record no configured key opens any more answers 409 ``idempotency_record_unreadable`` (send a new key).
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from orchestrator import metrics
+from orchestrator.lib import crypto
 from orchestrator.lib.auth import bearer_token, lookup_api_key
 from orchestrator.lib.problems import problem_response
 from orchestrator.models import IdempotentRequest
@@ -27,13 +33,24 @@ from orchestrator.models import IdempotentRequest
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
 API_PREFIX = "/api/v1/"
+_SEALED = b"fernet:"  # prefix of an encrypted stored body (records written before encryption have none)
+
+
+def seal(body: bytes) -> bytes:
+    """The response body as stored: encrypted, so secrets in it are not plaintext at rest."""
+    return _SEALED + crypto.encrypt_bytes(body)
+
+
+def unseal(stored: bytes) -> bytes:
+    """The response body to replay; raises ``InvalidToken`` when no configured key opens it."""
+    return crypto.decrypt_bytes(stored[len(_SEALED) :]) if stored.startswith(_SEALED) else stored
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of method, path and body; JSON bodies are canonicalised so key order and spacing don't matter."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # the view answers 400 for these bodies
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), b"\n", path.encode(), b"\n", canonical):
@@ -112,9 +129,19 @@ class IdempotencyMiddleware:
                 headers={"Retry-After": "1"},
             )
         if outcome == "replay":
+            try:
+                body = unseal(bytes(record.response_body or b""))
+            except InvalidToken:
+                return problem_response(
+                    status=409,
+                    code="idempotency_record_unreadable",
+                    title="Stored response unreadable",
+                    detail="The stored response for this Idempotency-Key can no longer be decrypted; "
+                    "send the request again with a new key.",
+                )
             metrics.idempotency_checks_total.labels(result="replay").inc()
             response = HttpResponse(
-                bytes(record.response_body or b""),
+                body,
                 status=record.response_status or 200,
                 content_type=record.response_content_type or "application/json",
             )
@@ -132,7 +159,7 @@ class IdempotencyMiddleware:
         IdempotentRequest.objects.filter(pk=record.pk).update(
             status=IdempotentRequest.Status.COMPLETED,
             response_status=response.status_code,
-            response_body=bytes(response.content),
+            response_body=seal(bytes(response.content)),
             response_content_type=response.get("Content-Type", "application/json"),
         )
         return response

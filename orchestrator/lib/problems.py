@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from orchestrator.lib import context
@@ -110,7 +113,15 @@ def _domain_problem(exc: DomainError) -> Response:
 
 
 def problem_exception_handler(exc: Exception, context_: dict[str, Any]) -> Response:
-    """DRF exception handler: every error becomes a problem document; nothing leaks a traceback."""
+    """DRF exception handler: every error becomes a problem document; nothing leaks a traceback.
+
+    The document is always rendered as JSON, whatever renderer the view negotiated (the schema view's YAML, the
+    docs view's HTML, the audit export's CSV), so the body matches its ``application/problem+json`` type.
+    """
+    request = context_.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
     if isinstance(exc, DomainError):
         return _domain_problem(exc)
     if isinstance(exc, Http404):
@@ -158,6 +169,20 @@ def problem_exception_handler(exc: Exception, context_: dict[str, Any]) -> Respo
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return problem_response(status=404, code="not_found", title="Not found", detail="No such resource.")
+
+
+def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 400 on an API path: a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 stating the limit."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return problem_response(
+            status=413,
+            code="payload_too_large",
+            title="Payload too large",
+            detail=f"The request body may be at most {limit} bytes.",
+            limit_bytes=limit,
+        )
+    return problem_response(status=400, code="bad_request", title="Bad request", detail="The request is malformed.")
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:

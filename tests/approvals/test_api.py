@@ -122,7 +122,7 @@ def test_detail_has_preview_decisions_quorum_and_audit_link(tenant, make_run, se
     assert body["decisions"][0]["by"]["display"] == reviewer.user.username
     assert body["decisions"][0]["reason"] == "looks right"
     assert body["audit_url"] == f"/api/v1/audit/approvals/{approval_id}"
-    assert body["console_url"].endswith(f"/console/approvals/{approval_id}")
+    assert body["console_url"].endswith(f"/console/approvals/{approval_id}/")
     assert body["preview"] and body["execution"] is None and body["workflow_id"] == str(run.pk)
 
 

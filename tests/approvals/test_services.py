@@ -237,7 +237,7 @@ def test_events_carry_the_spec_payload(tenant, make_run, requester, reviewer, se
     requested = _data("approval.requested", approval)
     for key in ("approval_id", "run_id", "node_key", "tool", "risk_level", "summary", "decision", "console_url"):
         assert key in requested
-    assert requested["console_url"] == f"https://console.example.com/console/approvals/{approval.pk}"
+    assert requested["console_url"] == f"https://console.example.com/console/approvals/{approval.pk}/"
     assert requested["decision"] is None and requested["node_key"] == "send"
     services.decide_approval(caller=reviewer, approval=approval, decision="approve", reason="fine")
     approved = _data("approval.approved", approval)

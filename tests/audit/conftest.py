@@ -60,12 +60,12 @@ def seed_rows(tenant: Tenant, count: int, *, chain: str | None = None, start: da
                 """
                 INSERT INTO audit_auditlog (id, chain, sequence, created_at, tenant_id, event_id, action, actor_type,
                     actor_id, actor_display, ip, user_agent, request_id, resource_type, resource_id, before, after,
-                    reason, metadata, prev_hash, hash)
+                    reason, metadata, key_id, prev_hash, hash)
                 SELECT gen_random_uuid(), %s, g, %s + g * interval '1 millisecond', %s, gen_random_uuid(),
                     'workflow.started', 'api_key', 'key-' || (g %% 7), '=evil (' || g || ')', '10.0.0.1',
                     'bench/1.0', 'req-' || g, 'workflow', 'wf-' || g, '{"status": "READY"}'::jsonb,
                     '{"status": "RUNNING"}'::jsonb, 'reason ' || g, '{"data": {"g": 1}}'::jsonb,
-                    repeat('0', 64), md5(g::text) || md5(g::text)
+                    'legacy-sha256', repeat('0', 64), md5(g::text) || md5(g::text)
                 FROM generate_series(1, %s) AS g
                 """,
                 [chain, start, tenant.pk, count],
@@ -76,14 +76,14 @@ def seed_rows(tenant: Tenant, count: int, *, chain: str | None = None, start: da
                 """
                 INSERT INTO audit_auditlog (id, chain, sequence, created_at, tenant_id, event_id, action, actor_type,
                     actor_id, actor_display, ip, user_agent, request_id, resource_type, resource_id, before, after,
-                    reason, metadata, prev_hash, hash)
+                    reason, metadata, key_id, prev_hash, hash)
                 WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %s)
                 SELECT lower(hex(randomblob(16))), %s, n,
                     strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || n || ' seconds'), %s,
                     lower(hex(randomblob(16))), 'workflow.started', 'api_key', 'key-' || (n %% 7),
                     '=evil (' || n || ')', '10.0.0.1', 'bench/1.0', 'req-' || n, 'workflow', 'wf-' || n,
                     '{"status": "READY"}', '{"status": "RUNNING"}', 'reason ' || n, '{"data": {"g": 1}}',
-                    printf('%%064d', 0), printf('%%064x', n)
+                    'legacy-sha256', printf('%%064d', 0), printf('%%064x', n)
                 FROM g
                 """,
                 [count, chain, start.strftime("%Y-%m-%d %H:%M:%S"), tenant.pk.hex],

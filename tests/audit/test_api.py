@@ -120,7 +120,7 @@ def test_bad_filter_values_are_400(audit_client) -> None:
     body = assert_problem(audit_client.get("/api/v1/audit?since=yesterday"), 400, "validation_error")
     assert body["errors"][0]["field"] == "since"
     assert_problem(audit_client.get("/api/v1/audit?limit=0"), 400, "validation_error")
-    assert_problem(audit_client.get("/api/v1/audit?cursor=garbage"), 400, "validation_error")
+    assert_problem(audit_client.get("/api/v1/audit?cursor=garbage"), 400, "invalid_cursor")
 
 
 def test_cursor_pagination_walks_every_entry_once(tenant, audit_client) -> None:

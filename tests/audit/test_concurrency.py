@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from audit import integrity
+from audit import integrity, verification
 from audit.models import AuditChainHead, AuditLog
 from tests.audit.conftest import emit
 
@@ -56,5 +56,5 @@ def test_sixteen_concurrent_writers_make_one_linear_chain(tenant, other_tenant) 
         head = AuditChainHead.objects.get(chain=str(owner.pk))
         assert (head.last_sequence, head.last_hash) == (len(rows), prev)
     assert total == WRITERS * EVENTS_EACH
-    report = integrity.verify_chains([tenant.pk, other_tenant.pk])
+    report = verification.verify_chains([tenant.pk, other_tenant.pk])
     assert report.ok, report.as_dict()

@@ -16,7 +16,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from audit import integrity, services
+from audit import integrity, services, verification
+from audit.keys import LEGACY_KEY_ID
 from audit.models import AuditLog
 from tests.audit.conftest import emit, triggers_off
 
@@ -29,7 +30,7 @@ def chain(tenant) -> list[AuditLog]:
 
 
 def _first_bad(tenant) -> int | None:
-    report = integrity.verify_chains([tenant.pk])
+    report = verification.verify_chains([tenant.pk])
     return report.chains[0].first_bad_sequence
 
 
@@ -39,7 +40,7 @@ def _sql(statement: str, params=()) -> None:
 
 
 def test_intact_chain_verifies(tenant, chain) -> None:
-    report = integrity.verify_chains([tenant.pk])
+    report = verification.verify_chains([tenant.pk])
     assert report.ok
     assert report.chains[0].verified == 6
 
@@ -77,7 +78,7 @@ def test_deleted_first_entry_is_caught(tenant, chain) -> None:
 def test_entries_cut_off_the_end_are_caught(tenant, chain) -> None:
     with triggers_off():
         AuditLog.objects.filter(pk__in=[chain[4].pk, chain[5].pk]).delete()
-    report = integrity.verify_chains([tenant.pk]).chains[0]
+    report = verification.verify_chains([tenant.pk]).chains[0]
     assert report.first_bad_sequence == 5
     assert "missing from the end" in report.error
 
@@ -106,6 +107,7 @@ def test_inserted_entry_is_caught(tenant, chain) -> None:
             AuditLog.objects.filter(pk=entry.pk).update(sequence=entry.sequence + 1)
         forged = AuditLog(
             chain=chain[0].chain,
+            key_id=LEGACY_KEY_ID,
             sequence=4,
             created_at=chain[2].created_at + timedelta(microseconds=1),
             tenant=tenant,
@@ -121,9 +123,10 @@ def test_inserted_entry_is_caught(tenant, chain) -> None:
         fields = {f: getattr(forged, f) for f in integrity.ENTRY_FIELDS if f not in ("prev_hash", "hash")}
         forged.hash = integrity.compute_hash(forged.prev_hash, fields)
         forged.save(force_insert=True)
-    report = integrity.verify_chains([tenant.pk]).chains[0]
-    assert report.first_bad_sequence == 5  # the entry after the forgery no longer links
-    assert "prev_hash" in report.error
+    report = verification.verify_chains([tenant.pk]).chains[0]
+    # Without the chain key the forgery can only be hashed the unkeyed way, which a keyed chain refuses.
+    assert report.first_bad_sequence == 4
+    assert "legacy-sha256" in report.error
 
 
 def test_appended_entry_outside_the_log_is_caught(tenant, chain) -> None:
@@ -159,28 +162,33 @@ def test_verification_passes_after_a_legitimate_retention_purge(tenant, chain, s
             AuditLog.objects.filter(pk=entry.pk).update(prev_hash=prev, hash=entry_hash)
             prev = entry_hash
         _sql("UPDATE audit_auditchainhead SET last_hash = %s WHERE chain = %s", [prev, str(tenant.pk)])
-    assert integrity.verify_chains([tenant.pk]).ok
+    assert verification.verify_chains([tenant.pk]).ok
 
     assert services.purge_expired_entries(batch_size=4) == 6
-    remaining = list(AuditLog.objects.filter(tenant=tenant).order_by("sequence").values_list("sequence", flat=True))
-    assert remaining == [e.sequence for e in newer]
-    report = integrity.verify_chains([tenant.pk]).chains[0]
+    remaining = AuditLog.objects.filter(tenant=tenant).exclude(action="audit.checkpoint").order_by("sequence")
+    assert list(remaining.values_list("sequence", flat=True)) == [e.sequence for e in newer]
+    report = verification.verify_chains([tenant.pk]).chains[0]
     assert report.ok, report
-    assert (report.checkpoint_sequence, report.verified) == (6, 2)
+    # the second batch anchored head #9 (the first batch's checkpoint event): verified from there, #9 and #10
+    assert (report.checkpoint_sequence, report.anchor_sequence, report.verified) == (6, 9, 2)
+    assert verification.verify_chains([tenant.pk], full=True).chains[0].verified == 4
 
-    # Tampering with what remains is still caught, right after the checkpoint too.
+    # Tampering with what remains is still caught, right after the checkpoint too: by the full check, since the
+    # default one starts at the newest anchor (#9) and an edit that recomputes nothing leaves #9 intact.
     with triggers_off():
         AuditLog.objects.filter(sequence=7, tenant=tenant).update(reason="edited")
-    assert _first_bad(tenant) == 7
+    assert verification.verify_chains([tenant.pk], full=True).chains[0].first_bad_sequence == 7
 
 
 def test_purge_of_the_whole_chain_still_verifies_and_the_chain_continues(tenant, chain, settings) -> None:
     settings.AUDIT_LOG_RETENTION_DAYS = 1
     assert services.purge_expired_entries(now=timezone.now() + timedelta(days=2)) == 6
-    assert integrity.verify_chains([tenant.pk]).ok
+    assert verification.verify_chains([tenant.pk]).ok
+    marker = AuditLog.objects.get(tenant=tenant, action="audit.checkpoint")
+    assert marker.sequence == 7 and marker.prev_hash == chain[-1].hash
     entry = emit(tenant)
-    assert entry.sequence == 7 and entry.prev_hash == chain[-1].hash
-    assert integrity.verify_chains([tenant.pk]).ok
+    assert entry.sequence == 8 and entry.prev_hash == marker.hash
+    assert verification.verify_chains([tenant.pk]).ok
 
 
 def test_audit_verify_command_reports_first_bad_sequence(tenant, chain, other_tenant) -> None:

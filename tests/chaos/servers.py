@@ -67,7 +67,10 @@ def poll(fn: Callable[[], Any], timeout: float, what: str, interval: float = 0.2
 
 class PrivatePostgres:
     """A throwaway PostgreSQL 15 cluster in a temporary folder (``initdb`` runs as ``postgres`` when we are root,
-    because PostgreSQL refuses to run as root). Tuned for tests: no fsync."""
+    because PostgreSQL refuses to run as root). Tuned for tests: no fsync (a crash of PostgreSQL's processes keeps
+    what it wrote to the OS). ``synchronous_commit`` stays on: with it off, ``stop("immediate")`` drops commits
+    the client already saw acknowledged (measured: 26 of 359), which no real deployment does and which broke the
+    exactly-once bookkeeping the chaos tests check ("31 of 32 approvals EXECUTED", issue 18)."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -87,7 +90,7 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c full_page_writes=off -c max_connections=200"
         )
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")

@@ -26,6 +26,7 @@ RENDER_SECRETS = {
     "secrets.SECRET_KEY": "k3y-" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
     "secrets.DATABASE_URL": "postgres://orchestrator:pw@postgres.example.internal:5432/orchestrator",
     "secrets.REDIS_URL": "redis://redis.example.internal:6379/0",
+    "secrets.AUDIT_CHAIN_KEY": "audit-" + "0123456789abcdefghijklmnopqrstuvwxyz",
 }
 
 # Folders that are not application code (or not ours).

@@ -48,7 +48,15 @@ SPEC_SETTINGS = [
     "CONSOLE_BASE_URL",
 ]
 # Must come from the Secret (issue 9), never from the ConfigMap.
-SECRET_SETTINGS = {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "INTERNAL_SERVICE_TOKEN", "METRICS_TOKEN"}
+SECRET_SETTINGS = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "INTERNAL_SERVICE_TOKEN",
+    "METRICS_TOKEN",
+    "AUDIT_CHAIN_KEY",
+    "AUDIT_CHAIN_PREVIOUS_KEYS",
+}
 # URLs that may carry credentials also belong in the Secret.
 CREDENTIAL_URLS = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
 # Values the chart validates (the schema or the templates), used when proving a variable is settable.

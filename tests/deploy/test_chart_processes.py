@@ -136,6 +136,8 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": database,
         "METRICS_TOKEN": "metrics-" + secrets.token_urlsafe(16),
         "INTERNAL_SERVICE_TOKEN": secrets.token_urlsafe(16),
+        "AUDIT_CHAIN_KEY": secrets.token_urlsafe(48),
+        "AUDIT_ANCHOR_DIR": str(tmp_path / "audit-anchors"),
         "DATA_DIR": str(tmp_path / "data"),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "TMPDIR": str(tmp_path),

@@ -33,8 +33,10 @@ def chart_production_env(helm_bin: str, tmp_path: Path, **overrides: str) -> dic
             "REDIS_URL": "redis://127.0.0.1:6379/6",
             "INTERNAL_SERVICE_TOKEN": secrets.token_urlsafe(32),
             "METRICS_TOKEN": secrets.token_urlsafe(32),
-            # emptyDirs in the cluster
+            "AUDIT_CHAIN_KEY": secrets.token_urlsafe(48),
+            # emptyDirs in the cluster (and the audit anchor volume)
             "DATA_DIR": str(tmp_path / "data"),
+            "AUDIT_ANCHOR_DIR": str(tmp_path / "audit-anchors"),
             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         }
     )

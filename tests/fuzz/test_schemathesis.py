@@ -125,3 +125,46 @@ def test_api_operation_never_errors_and_matches_schema(case: Any, seeded: dict[s
                 path_parameters[name] = real
     with _keep_test_connection_open():
         case.call_and_validate(headers={"Authorization": f"Bearer {seeded['key']}"}, checks=CHECKS)
+
+
+STATEFUL_STEPS = int(os.environ.get("FUZZ_STATEFUL_STEPS", "8"))
+
+
+def test_api_stateful_sequences_never_error_and_match_schema(seeded: dict[str, Any]) -> None:
+    """The stateful phase: sequences of calls chained by the links schemathesis infers from the schema (a created
+    workflow's ``id`` fed to ``/workflows/{id}/start``, ``/cancel``, …), with the same checks as above."""
+    base = schema.as_state_machine()
+    headers = {"Authorization": f"Bearer {seeded['key']}"}
+
+    produced: set[str] = set()  # ids that responses returned
+    chained: list[str] = []  # calls whose path used one of them
+
+    class AuthenticatedWorkflow(base):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            if any(value in produced for value in (case.path_parameters or {}).values()):
+                chained.append(case.formatted_path)
+            return {"headers": headers}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            try:
+                body = json.loads(response.content)
+            except ValueError:
+                return
+            if isinstance(body, dict) and isinstance(body.get("id"), str):
+                produced.add(body["id"])
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    assert base.bundles, "no links inferred: the stateful phase would test nothing"
+    with _keep_test_connection_open():
+        AuthenticatedWorkflow.run(
+            settings=settings(
+                max_examples=MAX_EXAMPLES,
+                stateful_step_count=STATEFUL_STEPS,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    assert chained, "no call used an id an earlier response returned: nothing was stateful"

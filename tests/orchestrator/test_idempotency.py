@@ -108,3 +108,45 @@ def test_anonymous_request_with_key_is_plain_401() -> None:
     response = APIClient().post("/api/v1/api-keys", BODY, format="json", HTTP_IDEMPOTENCY_KEY="x")
     assert_problem(response, 401, "not_authenticated")
     assert IdempotentRequest.objects.count() == 0
+
+
+def _raw_rows() -> list[bytes]:
+    """Every stored response body as the database holds it (what a dump would show)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM orchestrator_idempotentrequest")
+        return [bytes(row[0]) for row in cursor.fetchall() if row[0] is not None]
+
+
+def test_new_api_key_in_a_stored_response_is_not_plaintext_at_rest(operator) -> None:
+    first = post(operator, BODY)
+    secret = first.json()["key"]
+    rows = _raw_rows()
+    assert rows
+    assert all(secret.encode() not in row and b'"key"' not in row for row in rows)
+    replay = post(operator, BODY)
+    assert replay["Idempotency-Replayed"] == "true"
+    assert replay.json()["key"] == secret  # replays still work: decrypted on the way out
+
+
+def test_new_webhook_secret_in_a_stored_response_is_not_plaintext_at_rest(tenant, key_client) -> None:
+    client = key_client(tenant, ["webhooks"])
+    body = {"url": "https://example.com/h", "events": ["*"]}
+    created = client.post("/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert created.status_code == 201, created.content
+    rotated = client.post(
+        f"/api/v1/webhooks/{created.json()['id']}/rotate-secret", {}, format="json", HTTP_IDEMPOTENCY_KEY="rot-1"
+    )
+    assert rotated.status_code == 200, rotated.content
+    for secret in (created.json()["secret"], rotated.json()["secret"]):
+        assert all(secret.encode() not in row for row in _raw_rows())
+        assert all(secret.split("_", 1)[1].encode() not in row for row in _raw_rows())
+
+
+def test_record_no_key_opens_any_more_is_409_asking_for_a_new_key(operator, settings) -> None:
+    from cryptography.fernet import Fernet
+
+    post(operator, BODY)
+    settings.WEBHOOK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    assert_problem(post(operator, BODY), 409, "idempotency_record_unreadable")

@@ -133,7 +133,7 @@ def test_pagination_rejects_bad_limit_and_cursor(tenant, member_client) -> None:
     client = member_client(tenant, Role.OPERATOR)
     assert_problem(client.get("/api/v1/api-keys?limit=abc"), 400, "validation_error")
     assert_problem(client.get("/api/v1/api-keys?limit=0"), 400, "validation_error")
-    assert_problem(client.get("/api/v1/api-keys?cursor=garbage"), 400, "validation_error")
+    assert_problem(client.get("/api/v1/api-keys?cursor=garbage"), 400, "invalid_cursor")
     assert client.get("/api/v1/api-keys?limit=100000").status_code == 200
 
 

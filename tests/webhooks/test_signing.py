@@ -7,8 +7,9 @@ import base64
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
+from orchestrator.lib import crypto
 from tests.webhooks.receiver import InvalidSignature, verify
-from webhooks import crypto, signing
+from webhooks import signing
 
 KNOWN_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KNOWN_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"

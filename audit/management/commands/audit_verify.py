@@ -1,6 +1,8 @@
-"""``manage.py audit_verify [--tenant ID_OR_SLUG ...] [--json]``: recompute the audit hash chains (SPEC §7.2).
+"""``manage.py audit_verify [--tenant ID_OR_SLUG ...] [--full] [--json]``: check the audit chains (SPEC §7.2).
 
-Exit status 0 when every chain is intact, 1 otherwise (naming the chain and its first broken sequence).
+Each chain is checked against its signed anchors (``AUDIT_ANCHOR_DIR``) from the newest one, or in full with
+``--full``. Exit status 0 when every chain is intact, 1 otherwise (naming the chain, its first bad sequence and
+why).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit import integrity
+from audit import verification
 from orchestrator.models import Tenant
 
 
@@ -33,17 +35,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", action="append", default=[], help="Tenant id or slug (repeatable).")
+        parser.add_argument("--full", action="store_true", help="Walk every entry, not just those since the anchor.")
         parser.add_argument("--json", action="store_true", help="Print the full report as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenants = [resolve_tenant(t) for t in options["tenant"]] or None
-        report = integrity.verify_chains(tenants)
+        report = verification.verify_chains(tenants, full=options["full"])
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
             for chain in report.chains:
                 if chain.ok:
-                    start = f" (after checkpoint #{chain.checkpoint_sequence})" if chain.checkpoint_sequence else ""
+                    start = f" from #{chain.start_sequence}" if chain.start_sequence else ""
+                    start += f", anchored at #{chain.anchor_sequence}" if chain.anchor_sequence else ", no anchor yet"
                     self.stdout.write(f"OK    chain {chain.chain}: {chain.verified} entries{start}")
                 else:
                     self.stdout.write(

@@ -207,6 +207,13 @@ checksum/secret: {{ printf "%s%s" (include "orchestrator.secretData" .) .Values.
     {{- with .Values.volumes.metrics.sizeLimit }}
     sizeLimit: {{ . }}
     {{- end }}
+- name: audit-anchors
+  {{- if .Values.volumes.auditAnchors.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ .Values.volumes.auditAnchors.existingClaim }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
 {{- end }}
 
 {{- define "orchestrator.volumeMounts" -}}
@@ -216,6 +223,8 @@ checksum/secret: {{ printf "%s%s" (include "orchestrator.secretData" .) .Values.
   mountPath: {{ .Values.config.DATA_DIR }}
 - name: metrics
   mountPath: {{ .Values.config.PROMETHEUS_MULTIPROC_DIR }}
+- name: audit-anchors
+  mountPath: {{ .Values.config.AUDIT_ANCHOR_DIR }}
 {{- end }}
 
 {{- define "orchestrator.podSpecCommon" -}}

@@ -1,18 +1,15 @@
 """``manage.py run``: web server, Celery worker and beat in one foreground command, for local use.
 
 Each part is a real child process (gunicorn, ``celery worker``, ``celery beat``), so the embedded default
-behaves like production, only smaller. Ctrl-C or SIGTERM stops all three; if one dies, the others are stopped
-too and the command exits non-zero so a supervisor notices.
+behaves like production, only smaller. A child that exits unexpectedly is restarted with backoff while the
+others go on (orchestrator/supervisor.py); Ctrl-C or SIGTERM stops all three.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -88,40 +85,19 @@ class Command(BaseCommand):
                 "--schedule",
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ]
-        children: dict[str, subprocess.Popen[bytes]] = {}
-        stopping = False
+        # Links in API answers, events and e-mails point at the address served here unless configured otherwise;
+        # the children read it from the environment (settings.CONSOLE_BASE_URL).
+        shown_host = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a comparison, not a bind
+        os.environ.setdefault("CONSOLE_BASE_URL", f"http://{shown_host}:{port}")
+        # Imported only now: the metric files must be created after the folder above was emptied.
+        from orchestrator.metrics import process_restarts_total
+        from orchestrator.supervisor import Supervisor
 
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
+        def log(line: str) -> None:
+            self.stderr.write(line)
+            self.stderr.flush()
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        for name, command in commands.items():
-            children[name] = subprocess.Popen(command)
         self.stdout.write(f"Serving on http://{host}:{port}/ (console /console/, API /api/v1/, docs /api/v1/docs/)")
         self.stdout.flush()
-        exit_code = 0
-        try:
-            while not stopping:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with {child.returncode}; stopping the others")
-                        exit_code = 1
-                        stopping = True
-                        break
-                time.sleep(0.2)
-        finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+        Supervisor(commands, log, lambda name: process_restarts_total.labels(process=name).inc()).run()
         self.stdout.write("Stopped.")
-        if exit_code:
-            sys.exit(exit_code)

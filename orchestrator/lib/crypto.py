@@ -1,4 +1,5 @@
-"""Encryption at rest of webhook secrets: Fernet (AES-128-CBC + HMAC-SHA256) through ``MultiFernet``.
+"""Encryption at rest of secrets (webhook secrets; idempotency records of responses that carry a secret):
+Fernet (AES-128-CBC + HMAC-SHA256) through ``MultiFernet``.
 
 Keys come from ``WEBHOOK_ENCRYPTION_KEYS`` (comma-separated Fernet keys, newest first: the first encrypts, all
 decrypt, so a key is rotated by prepending a new one and running ``manage.py reencrypt_webhook_secrets``). Without
@@ -37,6 +38,15 @@ def fernet() -> MultiFernet:
 
 def encrypt(plaintext: str) -> str:
     return fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    return fernet().encrypt(plaintext)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Raises ``cryptography.fernet.InvalidToken`` when no configured key opens ``token``."""
+    return fernet().decrypt(token)
 
 
 def decrypt(token: str) -> str:
