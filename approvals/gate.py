@@ -2,22 +2,29 @@
 
 The scheduler calls these functions; ``approvals.services`` and ``approvals.execution`` implement them.
 
-Engine side of the contract (implemented in ``orchestrator.approval_hooks``):
-``apply_approval_decision(*, node_id, outcome, reason)`` with ``outcome`` in ``"approved" | "rejected" |
-"expired" | "withdrawn"``: approved → the node goes WAITING_APPROVAL → READY and the scheduler dispatches it;
-rejected → FAILED with the reason (SKIPPED when the node says ``"on_reject": "skip"``); expired → FAILED with
-error code ``approval_expired``; the run then follows SPEC §3.3. Called inside the approvals transaction.
+The engine's side of the contract is a listener on ``approvals.outcomes.decided`` (approvals never import the
+engine): it is told inside the approvals transaction when a request a node waits on is decided.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
-if TYPE_CHECKING:
-    from orchestrator.models import WorkflowNode
+from orchestrator.lib.errors import DomainError
+from orchestrator.models import WorkflowNode
+
+from .execution import claim_execution as claim
+from .execution import record_result
+from .models import ApprovalRequest, ApprovalStatus
+from .policy import ActionAssessment
+from .services import assess_node, expire_if_overdue, hold_node_for_approval, withdraw_run_approvals
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,29 +41,37 @@ class GateResult:
     action_hash: str | None = None
 
 
-def check_before_dispatch(*, node: WorkflowNode) -> GateResult:
+def check_before_dispatch(*, node: WorkflowNode, assessment: ActionAssessment | None = None) -> GateResult:
     """Decide whether ``node`` (a TASK, row locked by the scheduler's transaction) may be dispatched now.
 
-    Low risk → proceed. Otherwise an APPROVED request for this exact action hash, still within
-    ``APPROVAL_VALIDITY_MINUTES`` → proceed with its id; anything else → the node waits in WAITING_APPROVAL on
-    its (new or live) request and ``approval.requested`` is emitted for a new one.
+    ``assessment`` is the node's action as the scheduler assessed it when claiming (assessed here when omitted).
+    Low risk → proceed. Otherwise the request granted to this node (``node.approval_id``, set by the engine when
+    the request was approved), if it is still APPROVED, within ``APPROVAL_VALIDITY_MINUTES`` and for this exact
+    action hash → proceed with its id; anything else → the node waits in WAITING_APPROVAL on its (new or live)
+    request and ``approval.requested`` is emitted for a new one.
     """
-    from .models import LIVE_STATUSES, ApprovalRequest, ApprovalStatus
-    from .services import assess_node, expire_if_overdue, hold_node_for_approval
-
-    assessment, digest = assess_node(node)
+    assessment = assessment or assess_node(node)
     if not assessment.requires_approval:
         return GateResult(proceed=True)
     now = timezone.now()
-    live = ApprovalRequest.objects.filter(
-        tenant_id=node.run.tenant_id, action_hash=digest, status__in=LIVE_STATUSES
-    ).first()
-    if live is not None and expire_if_overdue(approval=live, now=now, notify_engine=False):
-        live = None
-    if live is not None and live.status == ApprovalStatus.APPROVED:
-        return GateResult(proceed=True, approval_id=str(live.pk), action_hash=digest)
-    hold_node_for_approval(node=node, assessment=assessment, digest=digest, now=now)
+    granted = _granted_approval(node, assessment.digest, now)
+    if granted is not None:
+        return GateResult(proceed=True, approval_id=str(granted.pk), action_hash=assessment.digest)
+    hold_node_for_approval(node=node, assessment=assessment, now=now)
     return GateResult(proceed=False)
+
+
+def _granted_approval(node: WorkflowNode, digest: str, now: datetime) -> ApprovalRequest | None:
+    """The APPROVED request handed to ``node`` by id, if it still allows this action (an overdue one is expired
+    now, and the node then asks afresh)."""
+    if not node.approval_id:
+        return None
+    approval = ApprovalRequest.objects.filter(pk=node.approval_id, tenant_id=node.run.tenant_id).first()
+    if approval is None or approval.status != ApprovalStatus.APPROVED or approval.action_hash != digest:
+        return None
+    if expire_if_overdue(approval=approval, now=now, notify_engine=False):
+        return None
+    return approval
 
 
 def claim_execution(*, approval_id: str, node_run_id: str, action: dict[str, Any]) -> bool:
@@ -65,8 +80,6 @@ def claim_execution(*, approval_id: str, node_run_id: str, action: dict[str, Any
     True exactly once per approved action; False when it already ran (or is running), or when ``action`` no
     longer hashes to the approved action hash: the caller must then not run the tool.
     """
-    from .execution import claim_execution as claim
-
     return claim(approval_id=approval_id, node_run_id=node_run_id, action=action)
 
 
@@ -77,20 +90,12 @@ def record_execution_result(
 
     The first report wins; a later or unmatched report is ignored (logged), as the task controller's results are.
     """
-    import logging
-
-    from orchestrator.lib.errors import DomainError
-
-    from .execution import record_result
-
     try:
         record_result(approval_id=approval_id, node_run_id=node_run_id, succeeded=succeeded, output=output, error=error)
     except DomainError as exc:
-        logging.getLogger(__name__).info("execution result for approval %s ignored: %s", approval_id, exc.detail)
+        logger.info("execution result for approval %s ignored: %s", approval_id, exc.detail)
 
 
 def withdraw_for_run(*, run_id: Any) -> int:
     """Withdraw the run's pending approval requests (run cancelled). Called inside the cancel transaction."""
-    from .services import withdraw_run_approvals
-
     return withdraw_run_approvals(run_id=run_id)

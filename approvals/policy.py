@@ -1,6 +1,9 @@
 """The declarative risk policy (SPEC §6.2): an action (tool + params) → a level, reasons, and what approval it needs.
 
-Pure Python, no ORM. The policy is a dict (``settings.APPROVAL_RISK_POLICY``, shape documented in
+A registered tool declares its default risk in its ``@tool(...)`` descriptor (``orchestrator.lib.tools``; no
+declared risk counts as MEDIUM); the policy's ``tools`` table (an exact name, else the matching patterns) overrides
+it, and the ``http``, ``delete`` and ``desktop`` rules can only raise it. No ORM. The policy is a dict
+(``settings.APPROVAL_RISK_POLICY``, shape documented in
 ``docs/decisions.md``) that a tenant's ``risk_policy`` JSON is merged over (dicts merge key by key, everything else
 replaces). Classification never raises: malformed input (a URL without a scheme, a number where a string belongs, a
 broken tenant override) is classified with what can be understood, and unknown values fall back to the defaults.
@@ -12,10 +15,17 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-LEVELS: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+from django.conf import settings
+
+from orchestrator.lib.tools import RISK_LEVELS, get_tool
+
+from .hashing import action_hash
+
+LEVELS: tuple[str, ...] = RISK_LEVELS
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
@@ -98,6 +108,18 @@ def _tool_rules(policy: Mapping[str, Any], tool: str) -> list[tuple[str, str]]:
     return found
 
 
+def _declared_rules(policy: Mapping[str, Any], tool: str) -> list[tuple[str, str]]:
+    """The policy's ``tools`` table when it names ``tool``, else the risk the registered tool declares."""
+    table = _tool_rules(policy, tool)
+    if table:
+        return table
+    declared = get_tool(tool)
+    if declared is None:
+        return []
+    level, reasons = declared.declared_risk()
+    return [(level, reason) for reason in reasons] or [(level, "")]
+
+
 def _http_rules(policy: Mapping[str, Any], tool: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
     http = policy.get("http")
     if not isinstance(http, Mapping) or tool not in _strings(http.get("tools")):
@@ -167,7 +189,7 @@ def classify(policy: Mapping[str, Any], *, tool: Any, params: Any, requires_appr
     params_map: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
     findings: list[tuple[str, str]] = []
     for rules in (
-        _tool_rules(policy, tool_name),
+        _declared_rules(policy, tool_name),
         _http_rules(policy, tool_name, params_map),
         _delete_rules(policy, tool_name),
         _desktop_rules(policy, tool_name, params_map),
@@ -179,7 +201,7 @@ def classify(policy: Mapping[str, Any], *, tool: Any, params: Any, requires_appr
     reasons: list[str] = []
     for found_level, reason in findings:
         level = _max(level, found_level)
-        if reason not in reasons:
+        if reason and reason not in reasons:
             reasons.append(reason)
     threshold = _level(policy.get("approval_threshold"), "MEDIUM")
     needs = _RANK[level] >= _RANK[threshold]
@@ -193,8 +215,48 @@ def classify(policy: Mapping[str, Any], *, tool: Any, params: Any, requires_appr
     return RiskAssessment(level=level, reasons=reasons, requires_approval=needs, required_approvers=min(approvers, 10))
 
 
+def node_action(config: Any) -> tuple[Any, Any]:
+    """``(tool, params)`` of a TASK node's ``config["action"]``, tolerant of malformed configs."""
+    action = config.get("action") if isinstance(config, Mapping) else None
+    if not isinstance(action, Mapping):
+        return None, {}
+    return action.get("tool"), action.get("params", {})
+
+
+@dataclass
+class ActionAssessment:
+    """The risk of one TASK node's action, assessed once per attempt (when it is claimed) and handed along to the
+    gate; ``digest`` is the action hash an approval binds to (computed only when asked for)."""
+
+    tenant_id: Any
+    run_id: Any
+    node_key: str
+    tool: Any
+    params: Any
+    risk: RiskAssessment
+
+    @property
+    def requires_approval(self) -> bool:
+        return self.risk.requires_approval
+
+    @cached_property
+    def digest(self) -> str:
+        return action_hash(
+            tenant_id=self.tenant_id, run_id=self.run_id, node_key=self.node_key, tool=self.tool, params=self.params
+        )
+
+
+def assess_node_action(
+    policy: Mapping[str, Any], *, tenant_id: Any, run_id: Any, node_key: str, config: Any
+) -> ActionAssessment:
+    """The one place a TASK node's action is classified: its tool and params by ``policy`` (the tenant's effective
+    policy, ``policy_for_tenant``), with the node's ``requires_approval`` flag."""
+    tool, params = node_action(config)
+    requires = config.get("requires_approval", False) if isinstance(config, Mapping) else False
+    risk = classify(policy, tool=tool, params=params, requires_approval=requires)
+    return ActionAssessment(tenant_id=tenant_id, run_id=run_id, node_key=node_key, tool=tool, params=params, risk=risk)
+
+
 def policy_for_tenant(tenant_policy: Any) -> dict[str, Any]:
     """The settings default with the tenant's override merged over it."""
-    from django.conf import settings
-
     return merge_policy(settings.APPROVAL_RISK_POLICY, tenant_policy)

@@ -1,4 +1,8 @@
-"""Human-readable summary (one line) and preview (a few lines) of an action, for reviewers and event payloads."""
+"""Human-readable summary (one line) and preview (a few lines) of an action, for reviewers and event payloads.
+
+A registered tool may declare its own ``summary`` / ``preview`` in its ``@tool(...)`` descriptor
+(``orchestrator.lib.tools``); the describers below are the defaults, and the ones built-in tools reuse.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.lib.tools import get_tool
+
 PREVIEW_LIMIT = 4000
+SUMMARY_LIMIT = 300
 
 
 def _text(value: Any, limit: int = 120) -> str:
@@ -15,25 +22,45 @@ def _text(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _params(params: Any) -> Mapping[str, Any]:
+    return params if isinstance(params, Mapping) else {}
+
+
+def summarize_message(params: Mapping[str, Any], tool: str = "email.send") -> str:
+    """A message to people: ``<tool> to <whom>: <subject>``."""
+    target = _text(params.get("to", "?"), 80)
+    subject = f": {_text(params['subject'], 120)}" if params.get("subject") else ""
+    return f"{tool} to {target}{subject}"
+
+
+def summarize_http(params: Mapping[str, Any]) -> str:
+    """An HTTP request: ``<METHOD> <url>``."""
+    method = _text(params.get("method") or "GET", 10).upper()
+    return f"{method} {_text(params.get('url', '?'), 200)}"
+
+
 def summarize(tool: str, params: Any) -> str:
-    """One line: what the action does, to whom or where."""
-    p: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
-    if tool in ("email.send", "sms.send"):
-        target = _text(p.get("to", "?"), 80)
-        subject = f": {_text(p['subject'], 120)}" if p.get("subject") else ""
-        return _text(f"{tool} to {target}{subject}", 300)
-    if tool == "http.request":
-        method = _text(p.get("method") or "GET", 10).upper()
-        return _text(f"{method} {_text(p.get('url', '?'), 200)}", 300)
+    """One line: what the action does, to whom or where (the tool's declared ``summary`` when it has one)."""
+    p = _params(params)
+    declared = get_tool(tool)
+    if declared is not None and declared.summary is not None:
+        return _text(declared.summary(p), SUMMARY_LIMIT)
+    if tool == "sms.send":
+        return _text(summarize_message(p, tool), SUMMARY_LIMIT)
     if tool.startswith("desktop."):
         verb = p.get("verb") or p.get("action") or tool.rsplit(".", 1)[-1]
         where = f" on {_text(p['url'], 150)}" if p.get("url") else ""
-        return _text(f"desktop: {_text(verb, 60)}{where}", 300)
-    return _text(f"{tool} {_text(p, 200)}" if p else tool, 300)
+        return _text(f"desktop: {_text(verb, 60)}{where}", SUMMARY_LIMIT)
+    return _text(f"{tool} {_text(p, 200)}" if p else tool, SUMMARY_LIMIT)
 
 
 def render_preview(tool: str, params: Any) -> str:
-    """The action as a reviewer reads it: summary, then every param (pretty JSON, bounded)."""
-    body = json.dumps(params, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    text = f"{summarize(tool, params)}\n\ntool: {tool}\nparams:\n{body}"
+    """The action as a reviewer reads it: the tool's declared ``preview`` when it has one, else the summary, then
+    every param (pretty JSON); bounded to ``PREVIEW_LIMIT`` characters."""
+    declared = get_tool(tool)
+    if declared is not None and declared.preview is not None:
+        text = declared.preview(_params(params))
+    else:
+        body = json.dumps(params, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        text = f"{summarize(tool, params)}\n\ntool: {tool}\nparams:\n{body}"
     return text if len(text) <= PREVIEW_LIMIT else text[: PREVIEW_LIMIT - 1] + "…"

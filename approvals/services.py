@@ -1,9 +1,9 @@
 """Writes for approvals (SPEC §6): ask, decide, expire, withdraw. The API, the console and the admin call these.
 
 Every state change is a compare-and-set (``UPDATE … WHERE status = …`` under a row lock), emits its event in the
-same transaction, and, for requests the scheduler created, tells the engine through
-``orchestrator.approval_hooks.apply_approval_decision`` inside that transaction. The exactly-once execution guard
-lives in ``approvals.execution``.
+same transaction, and, for requests the scheduler created, tells the engine through ``approvals.outcomes.decided``
+(a listener the engine subscribes) inside that transaction. The exactly-once execution guard lives in
+``approvals.execution``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orchestrator import approval_hooks
+from orchestrator import metrics
 from orchestrator.lib import context
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.context import SYSTEM_ACTOR, Actor
@@ -29,10 +29,12 @@ from orchestrator.models import (
     NodeStatus,
     RunStatus,
     Scope,
+    Tenant,
     WorkflowNode,
     WorkflowNodeRun,
     WorkflowRun,
 )
+from orchestrator.transitions import NODE, NodeAction
 
 from . import authority
 from .errors import ApprovalExpired, ApprovalNotPending
@@ -46,7 +48,8 @@ from .models import (
     ApprovalStatus,
     DecisionKind,
 )
-from .policy import RiskAssessment, classify, policy_for_tenant
+from .outcomes import ApprovalOutcome, Outcome, decided
+from .policy import ActionAssessment, RiskAssessment, assess_node_action, classify, policy_for_tenant
 from .preview import render_preview, summarize
 
 logger = logging.getLogger(__name__)
@@ -204,17 +207,8 @@ def request_action_approval(
     return ApprovalAsk(assessment=assessment, approval=approval, created=created)
 
 
-def node_action(node: WorkflowNode) -> tuple[Any, Any]:
-    """``(tool, params)`` of a TASK node's ``config["action"]``, tolerant of malformed configs."""
-    config = node.config if isinstance(node.config, dict) else {}
-    action = config.get("action")
-    if not isinstance(action, dict):
-        return None, {}
-    return action.get("tool"), action.get("params", {})
-
-
 def hold_node_for_approval(
-    *, node: WorkflowNode, assessment: RiskAssessment, digest: str, now: datetime
+    *, node: WorkflowNode, assessment: ActionAssessment, now: datetime
 ) -> ApprovalRequest | None:
     """Case (a): park a TASK about to be dispatched in WAITING_APPROVAL with its (new or live) request.
 
@@ -222,26 +216,24 @@ def hold_node_for_approval(
     when the node is no longer in a dispatchable state. Side effects: node status (conditional UPDATE);
     ``approval.requested`` when the request is new.
     """
-    updated = WorkflowNode.objects.filter(
-        pk=node.pk, status__in=[NodeStatus.PENDING, NodeStatus.READY, NodeStatus.WAITING_APPROVAL]
-    ).update(status=NodeStatus.WAITING_APPROVAL, updated_at=now)
+    hold = NODE[NodeAction.HOLD_FOR_APPROVAL]
+    updated = WorkflowNode.objects.filter(pk=node.pk, **hold.where()).update(status=hold.target, updated_at=now)
     if not updated:
         logger.warning("node %s left the dispatchable states before its approval gate", node.pk)
         return None
-    node.status = NodeStatus.WAITING_APPROVAL
+    node.status = hold.target
     run = node.run
-    tool, params = node_action(node)
     approval, _ = _create_or_reuse(
         run=run,
         node=node,
         node_run=None,
         source=ApprovalSource.SCHEDULER,
-        tool=str(tool if tool is not None else "")[:MAX_TOOL_CHARS],
-        params=params,
+        tool=str(assessment.tool if assessment.tool is not None else "")[:MAX_TOOL_CHARS],
+        params=assessment.params,
         request_context={},
         reasoning="",
-        assessment=assessment,
-        digest=digest,
+        assessment=assessment.risk,
+        digest=assessment.digest,
         requested_by=_requester_of_run(run),
         actor=SYSTEM_ACTOR,
         now=now,
@@ -249,22 +241,14 @@ def hold_node_for_approval(
     return approval
 
 
-def assess_node(node: WorkflowNode) -> tuple[RiskAssessment, str]:
-    """The risk assessment and action hash of a TASK node's action (no writes)."""
-    from orchestrator.models import Tenant
-
-    tool, params = node_action(node)
+def assess_node(node: WorkflowNode) -> ActionAssessment:
+    """The assessment of a TASK node's action with its tenant's policy read from the database (no writes); the
+    scheduler assesses with the policy that came with its claim instead."""
     run = node.run
     tenant_policy = Tenant.objects.filter(pk=run.tenant_id).values_list("risk_policy", flat=True).first()
-    config = node.config if isinstance(node.config, dict) else {}
-    assessment = classify(
-        policy_for_tenant(tenant_policy),
-        tool=tool,
-        params=params,
-        requires_approval=config.get("requires_approval", False),
+    return assess_node_action(
+        policy_for_tenant(tenant_policy), tenant_id=run.tenant_id, run_id=run.pk, node_key=node.key, config=node.config
     )
-    digest = action_hash(tenant_id=run.tenant_id, run_id=run.pk, node_key=node.key, tool=tool, params=params)
-    return assessment, digest
 
 
 # --- expiry ---------------------------------------------------------------------------------------------------------
@@ -301,7 +285,9 @@ def _expire(approval: ApprovalRequest, *, now: datetime, actor: Actor, reason: s
         # Only a PENDING request has a node waiting on it; an approved-but-unused one leaves its node to the
         # scheduler, whose gate then asks for a fresh approval.
         if notify_engine and before == ApprovalStatus.PENDING and approval.source == ApprovalSource.SCHEDULER:
-            approval_hooks.apply_approval_decision(node_id=approval.node_id, outcome="expired", reason=reason)
+            decided.notify(
+                ApprovalOutcome(approval_id=approval.pk, node_id=approval.node_id, outcome="expired", reason=reason)
+            )
     return True
 
 
@@ -416,7 +402,7 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
 def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Caller, now: datetime) -> None:
     if vote.decision == DecisionKind.REJECT:
         new_status, event_type = ApprovalStatus.REJECTED, "approval.rejected"
-        outcome: approval_hooks.Outcome = "rejected"
+        outcome: Outcome = "rejected"
         fields: dict[str, Any] = {}
     else:
         approvals = ApprovalDecision.objects.filter(approval=approval, decision=DecisionKind.APPROVE).count()
@@ -448,7 +434,9 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
     if approval.source == ApprovalSource.SCHEDULER:
         by = caller.display or caller.id
         hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
-        approval_hooks.apply_approval_decision(node_id=approval.node_id, outcome=outcome, reason=hook_reason)
+        decided.notify(
+            ApprovalOutcome(approval_id=approval.pk, node_id=approval.node_id, outcome=outcome, reason=hook_reason)
+        )
 
 
 # --- withdrawal -----------------------------------------------------------------------------------------------------
@@ -470,8 +458,6 @@ def withdraw_run_approvals(*, run_id: Any) -> int:
     levels = [level for _, level in withdrawn]
 
     def bump() -> None:
-        from orchestrator import metrics
-
         for level in levels[:count]:
             metrics.approvals_total.labels(status=ApprovalStatus.WITHDRAWN, risk_level=level).inc()
 

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Every event is recorded in the caller's transaction: ``events.emit`` notifies its recorders. Imported
+        # here because Django loads the models only after the app configs (a late import Django requires).
+        from orchestrator import events
+
+        from .services import record_event
+
+        events.recorders.subscribe(record_event)

@@ -7,18 +7,22 @@ class OrchestratorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of API-key authentication with drf-spectacular.
-        # Runs waiting for a workspace to be provisioned are woken as soon as it settles (SPEC §4).
-        from orchestrator import ops_metrics, scheduler
-        from orchestrator.lib import keycache, schema  # noqa: F401
-        from workspaces.scheduling import add_readiness_listener
+        # Imported here, not at the top: these modules import models, which Django loads only after every app
+        # config (the one late import Django requires).
+        from approvals import outcomes
+        from orchestrator import ops_metrics, runs, scheduler
+        from orchestrator.executors import local, workspace_tools  # noqa: F401  (register the built-in tools)
+        from orchestrator.lib import keycache, loginguard, schema, stepup  # noqa: F401  (schema: API-key auth docs)
+        from workspaces.services import add_readiness_listener
 
+        # The engine listens to the layers below it (they never import it):
+        # runs waiting for a workspace are woken as soon as it settles (SPEC §4) ...
         add_readiness_listener(scheduler.workspace_settled)
+        # ... and a node waiting for an approval moves on when the request is decided (SPEC §6).
+        outcomes.decided.subscribe(runs.on_approval_decided)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
-        # Issue 15: a sign-in counts as a recent authentication (step-up); lockouts are audited.
-        from orchestrator.lib import loginguard, stepup
-
+        # A sign-in counts as a recent authentication (step-up, issue 15); lockouts are audited.
         stepup.connect_signals()
         loginguard.connect_signals()
         # Gauges behind the chart's alerts (issue 23), and the worker heartbeat / audit verification they read.

@@ -2,8 +2,7 @@
 
 Everything here is a function of its arguments, so it is tested exhaustively without a database (and with
 Hypothesis on random DAGs). ``orchestrator.runs`` and ``orchestrator.scheduler`` apply these rules to the
-database with set-based statements; the transition maps below are the single source of the compare-and-set
-filters they use (``sources(NODE_TRANSITIONS, "CANCELLED")`` → the statuses an UPDATE may move from).
+database with set-based statements whose compare-and-set filters come from ``orchestrator.transitions``.
 """
 
 from __future__ import annotations
@@ -16,52 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# --- States and transitions (SPEC §3.3) -------------------------------------------------------------------------
+from orchestrator.lib.tools import ParamsValidator
+from orchestrator.transitions import ACTIVE, TERMINAL
 
-RUN_TRANSITIONS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"RUNNING", "CANCELLED"}),
-    "RUNNING": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
-    # A FAILED run goes back to RUNNING when one of its FAILED nodes is retried (SPEC §3.4).
-    "FAILED": frozenset({"RUNNING"}),
-    "COMPLETED": frozenset(),
-    "CANCELLED": frozenset(),
-}
+# --- States (SPEC §3.3; the transitions are the tables in ``orchestrator.transitions``) ------------------------
 
-NODE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"READY", "SKIPPED", "CANCELLED"}),
-    # TASK: READY → RUNNING (dispatched) or WAITING_APPROVAL (gate). WAIT: READY → WAITING (timer) or straight to
-    # COMPLETED when already due. DECISION and PARALLEL complete (or a DECISION fails) as soon as they are claimed.
-    "READY": frozenset({"RUNNING", "WAITING_APPROVAL", "WAITING", "COMPLETED", "FAILED", "CANCELLED"}),
-    # RUNNING → READY is a retry after a failed attempt (with ``not_before`` set to the backoff).
-    "RUNNING": frozenset({"COMPLETED", "FAILED", "READY", "CANCELLED"}),
-    "WAITING_APPROVAL": frozenset({"READY", "FAILED", "SKIPPED", "CANCELLED"}),
-    "WAITING": frozenset({"COMPLETED", "CANCELLED"}),
-    "COMPLETED": frozenset(),
-    # Only a manual retry of the run (POST …/retry) moves nodes out of these, see ``plan_retry``.
-    "FAILED": frozenset({"READY"}),
-    "SKIPPED": frozenset({"PENDING"}),
-    "CANCELLED": frozenset({"PENDING"}),
-}
-
-NODE_RUN_TRANSITIONS: dict[str, frozenset[str]] = {
-    "RUNNING": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
-    "COMPLETED": frozenset(),
-    "FAILED": frozenset(),
-    "CANCELLED": frozenset(),
-}
-
-RUN_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-NODE_TERMINAL = frozenset({"COMPLETED", "FAILED", "SKIPPED", "CANCELLED"})
-NODE_ACTIVE = frozenset({"PENDING", "READY", "RUNNING", "WAITING_APPROVAL", "WAITING"})
-
-
-def can_transition(table: Mapping[str, frozenset[str]], current: str, target: str) -> bool:
-    return target in table.get(current, frozenset())
-
-
-def sources(table: Mapping[str, frozenset[str]], target: str) -> list[str]:
-    """Statuses from which ``target`` is reachable in one step: the WHERE of a compare-and-set UPDATE."""
-    return sorted(status for status, targets in table.items() if target in targets)
+NODE_TERMINAL = frozenset(TERMINAL)
+NODE_ACTIVE = frozenset(ACTIVE)
 
 
 # --- Definition validation (SPEC §3.1) ----------------------------------------------------------------------
@@ -88,7 +48,6 @@ RETRY_FIELDS = frozenset({"max_attempts", "backoff_seconds", "max_backoff_second
 DEFAULT_RETRY = {"max_attempts": 1, "backoff_seconds": 1.0, "max_backoff_seconds": 300.0}
 
 # A tool's params validator returns ``[(sub_path, message)]``; sub_path is relative to ``params`` ("" = params).
-ParamsValidator = Callable[[dict[str, Any]], list[tuple[str, str]]]
 
 
 @dataclass

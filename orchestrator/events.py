@@ -2,19 +2,25 @@
 
 Services call ``emit`` inside their ``transaction.atomic`` block, so the event exists if and only if the change
 it describes was committed; delivery to webhooks is asked for on commit.
+
+This module is part of the ground floor (docs/architecture.md): it does not know audit or webhooks. They
+subscribe in their ``AppConfig.ready``: audit to ``recorders`` (every event, with the audit details), webhooks to
+``deliverers`` (the subscriber events of SPEC §7, never the audit-only ones).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
 from orchestrator.lib import context
+from orchestrator.lib.listeners import Listeners
 
 EVENT_TYPES: tuple[str, ...] = (
     "workflow.created",
@@ -77,6 +83,27 @@ class Event:
         }
 
 
+class Recorder(Protocol):
+    """A subscriber that records every event with who did what to which resource (audit)."""
+
+    def __call__(
+        self,
+        event: Event,
+        *,
+        actor: context.Actor,
+        resource_type: str,
+        resource_id: str,
+        before: Any = None,
+        after: Any = None,
+        reason: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> object: ...
+
+
+recorders: Listeners[Recorder] = Listeners("event recorders")
+deliverers: Listeners[Callable[[Event], object]] = Listeners("event deliverers")
+
+
 def emit(
     event_type: str,
     *,
@@ -90,20 +117,17 @@ def emit(
     reason: str = "",
     metadata: dict[str, Any] | None = None,
 ) -> Event:
-    """Record ``event_type`` for a resource: audit entry + webhook outbox rows, atomically with the caller.
+    """Record ``event_type`` for a resource: audit entry + webhook outbox rows, atomically with the caller
+    (through the subscribed ``recorders`` and ``deliverers``).
 
     ``actor`` defaults to the request's authenticated actor, or ``system`` in workers. Raises ``ValueError`` for
     an unknown event type (a programming error, caught by tests).
     """
     if event_type not in EVENT_TYPES and event_type not in AUDIT_ONLY_EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    # Imported here: the audit and webhooks apps import this module's Event for typing.
-    from audit.services import record_event
-    from webhooks.services import enqueue_event
-
     event = Event(type=event_type, tenant_id=tenant_id, data=data)
     with transaction.atomic():
-        record_event(
+        recorders.notify(
             event,
             actor=actor or context.current().actor,
             resource_type=resource_type,
@@ -114,5 +138,5 @@ def emit(
             metadata=metadata,
         )
         if event_type in EVENT_TYPES:
-            enqueue_event(event)
+            deliverers.notify(event)
     return event

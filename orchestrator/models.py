@@ -260,6 +260,9 @@ class WorkflowNode(models.Model):
     error = models.TextField(blank=True)
     # Earliest time the scheduler may act: retry backoff for READY nodes, the timer for WAITING nodes.
     not_before = models.DateTimeField(null=True, blank=True)
+    # The approval granted for this node's action (set when its request is approved): the gate hands it to the
+    # attempt by id instead of searching requests by action hash.
+    approval_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,7 +1,7 @@
 """Workflow run services (SPEC §3): create, start, cancel, retry, and the completion of nodes and attempts.
 
-Every transition is a compare-and-set (a conditional UPDATE whose WHERE is taken from the transition maps in
-``orchestrator.engine``; zero rows means someone else won). Successors are resolved by key with set-based
+Every transition is a compare-and-set (a conditional UPDATE whose WHERE and new status are a move of the tables
+in ``orchestrator.transitions``; zero rows means someone else won). Successors are resolved by key with set-based
 UPDATEs, never by loading the whole run; only the rare paths (manual retry) read every node of a run.
 
 Concurrency (PostgreSQL, READ COMMITTED): two nodes of one run finishing at the same time both lock the run row
@@ -24,12 +24,13 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from approvals import gate
-from orchestrator import engine, events, metrics, scheduler
-from orchestrator.executors import registry
-from orchestrator.lib import context
+from approvals.outcomes import ApprovalOutcome
+from orchestrator import claims, engine, events, metrics, wakeups
+from orchestrator.lib import context, tools
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import (
@@ -41,8 +42,11 @@ from orchestrator.models import (
     WorkflowNodeRun,
     WorkflowRun,
 )
+from orchestrator.transitions import ACTIVE, ATTEMPT, NODE, RUN, AttemptAction, Move, NodeAction, RunAction
+from workspaces import scheduling
+from workspaces.models import Workspace
+from workspaces.selectors import get_workspace_for
 
-ACTIVE = sorted(engine.NODE_ACTIVE)
 MAX_ERROR_CHARS = 10_000
 
 
@@ -118,7 +122,7 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
     transaction. The creator is the request's actor.
     """
     try:
-        spec = engine.validate_definition(definition, tool_validators=registry.validators())
+        spec = engine.validate_definition(definition, tool_validators=tools.validators())
     except engine.DefinitionError as exc:
         raise DefinitionInvalid(exc.errors) from exc
     workspace_id = None
@@ -163,11 +167,6 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
 
 
 def _check_workspace(*, tenant: Tenant, caller: Caller | None, workspace_id: str) -> uuid.UUID:
-    from django.http import Http404
-
-    from workspaces.models import Workspace
-    from workspaces.selectors import get_workspace_for
-
     problem = InvalidInput("No such workspace in this tenant.", field="workspace_id")
     try:
         candidate = uuid.UUID(workspace_id)
@@ -192,18 +191,20 @@ def start_run(*, run: WorkflowRun) -> WorkflowRun:
     """
     now = timezone.now()
     with transaction.atomic():
-        started = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
-            status=RunStatus.RUNNING, started_at=now, started_by=_actor_dict(), updated_at=now
+        move = RUN[RunAction.START]
+        started = WorkflowRun.objects.filter(pk=run.pk, **move.where()).update(
+            status=move.target, started_at=now, started_by=_actor_dict(), updated_at=now
         )
         if not started:
             current = WorkflowRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
             raise InvalidStateError(f"Only a PENDING run can be started; this one is {current}.")
-        WorkflowNode.objects.filter(run_id=run.pk, status=NodeStatus.PENDING, pending_dependencies=0).update(
-            status=NodeStatus.READY, updated_at=now
+        unblock = NODE[NodeAction.UNBLOCK]
+        WorkflowNode.objects.filter(run_id=run.pk, pending_dependencies=0, **unblock.where()).update(
+            status=unblock.target, updated_at=now
         )
         _run_event("workflow.started", {"id": run.pk, "tenant_id": run.tenant_id, "name": run.name})
         metrics.workflow_runs_total.labels(status=RunStatus.RUNNING).inc()
-        scheduler.wake()
+        wakeups.wake()
     run.refresh_from_db()
     return run
 
@@ -222,12 +223,13 @@ def cancel_run(*, run: WorkflowRun, reason: str = "") -> WorkflowRun:
         current = locked.first()
         if current is None:
             raise NotFoundError("No such workflow run.")
-        if current["status"] not in engine.sources(engine.RUN_TRANSITIONS, RunStatus.CANCELLED):
+        move = RUN[RunAction.CANCEL]
+        if current["status"] not in move.sources:
             raise InvalidStateError(f"The run is already {current['status']}; only PENDING or RUNNING runs cancel.")
-        WorkflowRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.CANCELLED, cancel_reason=reason[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
+        WorkflowRun.objects.filter(pk=run.pk, **move.where()).update(
+            status=move.target, cancel_reason=reason[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
         )
-        _stop_nodes(run.pk, now, NodeStatus.CANCELLED, "run cancelled" + (f": {reason}" if reason else ""))
+        _stop_nodes(run.pk, now, "run cancelled" + (f": {reason}" if reason else ""))
         gate.withdraw_for_run(run_id=run.pk)
         _run_event("workflow.cancelled", current, reason=reason)
         metrics.workflow_runs_total.labels(status=RunStatus.CANCELLED).inc()
@@ -256,7 +258,8 @@ def retry_node(*, run: WorkflowRun, key: str) -> WorkflowRun:
         }
         if key not in nodes:
             raise NotFoundError(f"No node {key!r} in this run.")
-        if locked["status"] != RunStatus.FAILED or nodes[key].status != NodeStatus.FAILED:
+        run_move = RUN[RunAction.RETRY]
+        if locked["status"] not in run_move.sources or nodes[key].status not in NODE[NodeAction.RETRY].sources:
             raise InvalidStateError(
                 f"Only a FAILED node of a FAILED run can be retried (run {locked['status']}, node {nodes[key].status})."
             )
@@ -288,12 +291,12 @@ def retry_node(*, run: WorkflowRun, key: str) -> WorkflowRun:
                     status=status, finished_at=now, updated_at=now
                 )
         WorkflowNode.objects.filter(pk=nodes[key].pk).update(retry_base=F("attempts"), error="")
-        WorkflowRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.RUNNING, error="", finished_at=None, updated_at=now
+        WorkflowRun.objects.filter(pk=run.pk, **run_move.where()).update(
+            status=run_move.target, error="", finished_at=None, updated_at=now
         )
         _run_event("workflow.started", locked, retried_node=key)
         metrics.workflow_runs_total.labels(status=RunStatus.RUNNING).inc()
-        scheduler.wake()
+        wakeups.wake()
         # A retry that resolves every node at once (nothing left to run) still has to end the run.
         if all(s in engine.NODE_TERMINAL for s in final.values()):
             _maybe_finish_run(run.pk, now)
@@ -325,20 +328,21 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
             metrics.workflow_nodes_total.labels(type=done.node_type, status=NodeStatus.COMPLETED).inc()
             # Successors it made READY are claimed right here (their rows are locked by this transaction); what
             # cannot be claimed this way (control nodes, approvals, workspaces) is left to a scheduler tick.
-            if done.ready and scheduler.claim_ready_successors(
+            if done.ready and claims.claim_ready_successors(
                 rows=done.ready_rows, run=done.run_info, run_id=done.run_id, now=now
             ):
-                scheduler.wake()
+                wakeups.wake()
             if not done.still_pending:
                 _maybe_finish_run(done.run_id, now)
             return True
         node = _close_attempt(
-            node_run_id, NodeRunStatus.COMPLETED, now, node=node, output=output, owner=owner, expired_before=None
+            node_run_id, AttemptAction.COMPLETE, now, node=node, output=output, owner=owner, expired_before=None
         )
         if node is None:
             return False
-        moved = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
-            status=NodeStatus.COMPLETED, output=output, error="", finished_at=now, updated_at=now
+        complete = NODE[NodeAction.COMPLETE]
+        moved = WorkflowNode.objects.filter(pk=node.id, **complete.where()).update(
+            status=complete.target, output=output, error="", finished_at=now, updated_at=now
         )
         if moved:
             metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
@@ -393,17 +397,19 @@ def _complete_in_one_statement(node_run_id: Any, output: Any, owner: str | None,
         f"'key', s.\"key\", 'successors', s.\"successors\", 'continue_on_failure', s.\"continue_on_failure\", "
         f"'attempts', s.\"attempts\", 'retry_base', s.\"retry_base\")) "
         f'FROM s WHERE s."status" = %s), '
-        f"(SELECT json_build_object('workspace_id', r.\"workspace_id\", 'risk_policy', t.\"risk_policy\") "
+        f"(SELECT json_build_object('workspace_id', r.\"workspace_id\", 'tenant_id', r.\"tenant_id\", "
+        f"'risk_policy', t.\"risk_policy\") "
         f'FROM "{run_table}" r JOIN "{tenant_table}" t ON t."id" = r."tenant_id" '
         f'WHERE r."id" = n."run_id" AND EXISTS (SELECT 1 FROM s WHERE s."status" = %s)) '
         f"FROM a LEFT JOIN n ON true"
     )
-    params: list[Any] = [NodeRunStatus.COMPLETED.value, output_json, now, node_run_id, NodeRunStatus.RUNNING.value]
+    attempt, node, unblock = ATTEMPT[AttemptAction.COMPLETE], NODE[NodeAction.COMPLETE], NODE[NodeAction.UNBLOCK]
+    params: list[Any] = [attempt.target, output_json, now, node_run_id, attempt.source]
     if owner is not None:
         params.append(owner)
-    params += [NodeStatus.COMPLETED.value, output_json, now, now, NodeStatus.RUNNING.value]
-    params += [NodeStatus.READY.value, now, NodeStatus.PENDING.value]
-    params += [NodeStatus.READY.value, NodeStatus.READY.value, NodeStatus.READY.value]
+    params += [node.target, output_json, now, now, node.source]
+    params += [unblock.target, now, unblock.source]
+    params += [unblock.target, unblock.target, unblock.target]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -423,11 +429,11 @@ def _complete_in_one_statement(node_run_id: Any, output: Any, owner: str | None,
 
 
 def _close_attempt(
-    node_run_id: Any, status: str, now: datetime, *, node: NodeRef | None, **finish: Any
+    node_run_id: Any, action: AttemptAction, now: datetime, *, node: NodeRef | None, **finish: Any
 ) -> NodeRef | None:
     """Finish the RUNNING attempt (see ``_finish_attempt``) and release its workspace lease if it held one.
     Returns the attempt's node, or None when the attempt was no longer RUNNING."""
-    finished = _finish_attempt(node_run_id, status, now, **finish)
+    finished = _finish_attempt(node_run_id, ATTEMPT[action], now, **finish)
     if finished is None:
         return None
     node = node or _node_of_attempt(node_run_id)
@@ -438,7 +444,7 @@ def _close_attempt(
 
 def _finish_attempt(
     node_run_id: Any,
-    status: str,
+    move: Move,
     now: datetime,
     *,
     output: Any = None,
@@ -446,15 +452,15 @@ def _finish_attempt(
     owner: str | None,
     expired_before: datetime | None,
 ) -> tuple[Any, int | None] | None:
-    """RUNNING attempt → ``status`` (compare-and-set, optionally on the lease owner and an expired lease).
-    Returns ``(node_id, fencing_token)`` or None when it was not RUNNING."""
-    attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING)
+    """The attempt's ``move`` (compare-and-set, optionally on the lease owner and an expired lease).
+    Returns ``(node_id, fencing_token)`` or None when it was not in the move's source status."""
+    attempt = WorkflowNodeRun.objects.filter(pk=node_run_id, **move.where())
     if owner is not None:
         attempt = attempt.filter(lease_owner=owner)
     if expired_before is not None:
         attempt = attempt.filter(lease_expires_at__lt=expired_before)
-    changes: dict[str, Any] = {"status": status, "finished_at": now, "lease_expires_at": None}
-    if status == NodeRunStatus.COMPLETED:
+    changes: dict[str, Any] = {"status": move.target, "finished_at": now, "lease_expires_at": None}
+    if move.target == NodeRunStatus.COMPLETED:
         changes["output"] = output
     else:
         changes["error"] = error
@@ -473,7 +479,7 @@ def _finish_attempt(
         model_field = WorkflowNodeRun._meta.get_field(name)
         assert isinstance(model_field, models.Field)
         params.append(model_field.get_db_prep_save(value, connection))
-    params += [node_run_id, NodeRunStatus.RUNNING.value]
+    params += [node_run_id, move.source]
     if owner is not None:
         where.append('"lease_owner" = %s')
         params.append(owner)
@@ -490,8 +496,6 @@ def _finish_attempt(
 def release_workspace(*, node_run_id: Any, run_id: Any, now: datetime) -> None:
     """The attempt ended: release its workspace lease, and make the run nodes that were waiting for the lock due
     now (a deferral leaves ``error`` empty; a retry backoff after a failure does not, and keeps its delay)."""
-    from workspaces import scheduling
-
     workspace_id = WorkflowRun.objects.filter(pk=run_id).values_list("workspace_id", flat=True).first()
     if workspace_id is None:
         return
@@ -503,7 +507,7 @@ def release_workspace(*, node_run_id: Any, run_id: Any, now: datetime) -> None:
         not_before__gt=now,
         error="",
     ).update(not_before=now):
-        scheduler.wake()
+        wakeups.wake()
 
 
 def fail_node_run(
@@ -524,7 +528,7 @@ def fail_node_run(
     error = (error or "failed")[:MAX_ERROR_CHARS]
     with transaction.atomic():
         node = _close_attempt(
-            node_run_id, NodeRunStatus.FAILED, now, node=node, error=error, owner=owner, expired_before=expired_before
+            node_run_id, AttemptAction.FAIL, now, node=node, error=error, owner=owner, expired_before=expired_before
         )
         if node is None:
             return False
@@ -532,13 +536,14 @@ def fail_node_run(
         made = node.attempts - node.retry_base
         if retryable and engine.attempts_left(made, retry):
             delay = engine.retry_delay(made, retry, random.random)
-            retried = WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.RUNNING).update(
-                status=NodeStatus.READY, not_before=now + timedelta(seconds=delay), error=error, updated_at=now
+            back_off = NODE[NodeAction.BACK_OFF]
+            retried = WorkflowNode.objects.filter(pk=node.id, **back_off.where()).update(
+                status=back_off.target, not_before=now + timedelta(seconds=delay), error=error, updated_at=now
             )
             if retried:
-                scheduler.wake(countdown=delay)
+                wakeups.wake(countdown=delay)
         else:
-            fail_node(node=node, error=error, from_statuses=[NodeStatus.RUNNING], now=now)
+            fail_node(node=node, error=error, action=NodeAction.FAIL_ATTEMPT, now=now)
     return True
 
 
@@ -579,8 +584,9 @@ def finish_control_node(*, node: NodeRef, output: Any, branch: str | None = None
     """READY/WAITING control node → COMPLETED with ``output``; a DECISION skips the branches it did not take.
     Precondition: inside the scheduler's transaction with the node row locked."""
     now = now or timezone.now()
-    moved = WorkflowNode.objects.filter(pk=node.id, status__in=[NodeStatus.READY, NodeStatus.WAITING]).update(
-        status=NodeStatus.COMPLETED,
+    move = NODE[NodeAction.FINISH_CONTROL]
+    moved = WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
+        status=move.target,
         output=output,
         error="",
         not_before=None,
@@ -598,16 +604,18 @@ def fail_node(
     *,
     node: NodeRef,
     error: str,
-    from_statuses: Sequence[str],
+    action: NodeAction,
     now: datetime | None = None,
     fail_run: bool = False,
 ) -> bool:
-    """Node → FAILED for good (``node.failed``); then the run fails and its remaining nodes are CANCELLED, or,
-    with ``on_failure: continue``, only the nodes depending on it are SKIPPED. ``fail_run`` fails the run even
-    with ``on_failure: continue`` (the run's workspace could not be provisioned: nothing else can run either)."""
+    """Node → FAILED for good by ``action`` (a move of the table to FAILED), with ``node.failed``; then the run
+    fails and its remaining nodes are CANCELLED, or, with ``on_failure: continue``, only the nodes depending on it
+    are SKIPPED. ``fail_run`` fails the run even with ``on_failure: continue`` (the run's workspace could not be
+    provisioned: nothing else can run either)."""
     now = now or timezone.now()
-    moved = WorkflowNode.objects.filter(pk=node.id, status__in=list(from_statuses)).update(
-        status=NodeStatus.FAILED, error=error[:MAX_ERROR_CHARS], not_before=None, finished_at=now, updated_at=now
+    move = NODE[action]
+    moved = WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
+        status=move.target, error=error[:MAX_ERROR_CHARS], not_before=None, finished_at=now, updated_at=now
     )
     if not moved:
         return False
@@ -635,8 +643,22 @@ def fail_node(
     return True
 
 
-def apply_approval_outcome(*, node_id: Any, outcome: str, reason: str = "") -> None:
-    """See ``orchestrator.approval_hooks.apply_approval_decision`` (the contract with approvals)."""
+def on_approval_decided(decided: ApprovalOutcome) -> None:
+    """Listener on ``approvals.outcomes.decided`` (subscribed in ``OrchestratorConfig.ready``)."""
+    apply_approval_outcome(
+        node_id=decided.node_id, outcome=decided.outcome, reason=decided.reason, approval_id=decided.approval_id
+    )
+
+
+def apply_approval_outcome(*, node_id: Any, outcome: str, reason: str = "", approval_id: Any = None) -> None:
+    """Move a WAITING_APPROVAL node on after its approval is decided (the contract in ``approvals.outcomes``).
+
+    approved → READY holding ``approval_id`` (the scheduler dispatches it, and the gate hands that approval to the
+    attempt); rejected → FAILED with ``reason`` (SKIPPED when the node's
+    config says ``"on_reject": "skip"``); expired → FAILED with error code ``approval_expired``; withdrawn →
+    nothing. Then the run follows SPEC §3.3. Precondition: inside the approvals transaction. A node that is no
+    longer WAITING_APPROVAL is left alone (compare-and-set). Raises ``NotFoundError`` for an unknown node and
+    ``ValueError`` for an unknown outcome."""
     if outcome == "withdrawn":
         return
     node = load_node_ref(node_id=node_id)
@@ -645,26 +667,28 @@ def apply_approval_outcome(*, node_id: Any, outcome: str, reason: str = "") -> N
     now = timezone.now()
     with transaction.atomic():
         if outcome == "approved":
-            if WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.WAITING_APPROVAL).update(
-                status=NodeStatus.READY, not_before=None, updated_at=now
+            move = NODE[NodeAction.APPROVE]
+            if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
+                status=move.target, not_before=None, approval_id=str(approval_id or ""), updated_at=now
             ):
-                scheduler.wake()
+                wakeups.wake()
         elif outcome == "rejected":
             message = "approval rejected" + (f": {reason}" if reason else "")
             if node.config.get("on_reject") == "skip":
-                if WorkflowNode.objects.filter(pk=node.id, status=NodeStatus.WAITING_APPROVAL).update(
-                    status=NodeStatus.SKIPPED, error=message, finished_at=now, updated_at=now
+                move = NODE[NodeAction.REJECT_AND_SKIP]
+                if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
+                    status=move.target, error=message, finished_at=now, updated_at=now
                 ):
-                    metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.SKIPPED).inc()
+                    metrics.workflow_nodes_total.labels(type=node.type, status=move.target).inc()
                     _settle(node, now, succeeded=False)
             else:
-                fail_node(node=node, error=message, from_statuses=[NodeStatus.WAITING_APPROVAL], now=now)
+                fail_node(node=node, error=message, action=NodeAction.FAIL_APPROVAL, now=now)
         elif outcome == "expired":
             fail_node(
                 node=node,
                 error="approval_expired: the approval request expired before the action ran"
                 + (f" ({reason})" if reason else ""),
-                from_statuses=[NodeStatus.WAITING_APPROVAL],
+                action=NodeAction.FAIL_APPROVAL,
                 now=now,
             )
         else:
@@ -689,36 +713,38 @@ def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]
         f'"status" = CASE WHEN "pending_dependencies" <= 1 THEN %s ELSE "status" END, "updated_at" = %s '
         f'WHERE "run_id" = %s AND "status" = %s AND "key" IN ({placeholders}) RETURNING "status"'
     )
+    unblock = NODE[NodeAction.UNBLOCK]
     params = [
-        NodeStatus.READY.value,
+        unblock.target,
         connection.ops.adapt_datetimefield_value(now),
         _db_uuid(run_id),
-        NodeStatus.PENDING.value,
+        unblock.source,
         *keys,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         statuses = [row[0] for row in cursor.fetchall()]
-    return len(statuses), sum(1 for s in statuses if s == NodeStatus.READY)
+    return len(statuses), sum(1 for s in statuses if s == unblock.target)
 
 
 def _skip_cascade(run_id: Any, keys: Iterable[str], reason: str, now: datetime) -> int:
     """PENDING nodes among ``keys`` can no longer run: SKIPPED, and so on down the graph (one UPDATE per level)."""
     frontier = sorted(set(keys))
+    skip = NODE[NodeAction.SKIP]
     total = 0
     while frontier:
         rows = list(
-            WorkflowNode.objects.filter(run_id=run_id, key__in=frontier, status=NodeStatus.PENDING).values_list(
+            WorkflowNode.objects.filter(run_id=run_id, key__in=frontier, **skip.where()).values_list(
                 "id", "type", "successors"
             )
         )
         if not rows:
             break
-        total += WorkflowNode.objects.filter(pk__in=[r[0] for r in rows], status=NodeStatus.PENDING).update(
-            status=NodeStatus.SKIPPED, error=reason, finished_at=now, updated_at=now
+        total += WorkflowNode.objects.filter(pk__in=[r[0] for r in rows], **skip.where()).update(
+            status=skip.target, error=reason, finished_at=now, updated_at=now
         )
         for node_type, count in TallyCounter(r[1] for r in rows).items():
-            metrics.workflow_nodes_total.labels(type=node_type, status=NodeStatus.SKIPPED).inc(count)
+            metrics.workflow_nodes_total.labels(type=node_type, status=skip.target).inc(count)
         frontier = sorted({s for r in rows for s in r[2]})
     return total
 
@@ -737,7 +763,7 @@ def _settle(node: NodeRef, now: datetime, *, succeeded: bool, branch: str | None
         reason = f"branch not taken by {node.key!r}" if succeeded else f"dependency {node.key!r} did not complete"
         skipped = _skip_cascade(node.run_id, skip, reason, now)
     if ready:
-        scheduler.wake()
+        wakeups.wake()
     # ``still_pending`` was counted before the cascade: a successor it advanced (still PENDING) may since have
     # been SKIPPED by that cascade (a DECISION's taken branch that also waits for the branch not taken), and it
     # may have been the run's last active node. So check whenever the cascade skipped something.
@@ -762,10 +788,9 @@ def _maybe_finish_run(run_id: Any, now: datetime) -> None:
     )
     if tally["active"]:
         return
-    final = RunStatus.FAILED if tally["failed"] else RunStatus.COMPLETED
-    WorkflowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=final, finished_at=now, updated_at=now
-    )
+    move = RUN[RunAction.FAIL if tally["failed"] else RunAction.COMPLETE]
+    final = move.target
+    WorkflowRun.objects.filter(pk=run_id, **move.where()).update(status=final, finished_at=now, updated_at=now)
     _run_event(f"workflow.{final.lower()}", run, status=final)
     metrics.workflow_runs_total.labels(status=final).inc()
     _finish_workspace(run)
@@ -778,12 +803,13 @@ def _fail_run(run_id: Any, error: str, now: datetime) -> None:
         .values("id", "status", "tenant_id", "name", "workspace_id")
         .first()
     )
-    if run is None or run["status"] != RunStatus.RUNNING:
+    move = RUN[RunAction.FAIL]
+    if run is None or run["status"] not in move.sources:
         return
-    WorkflowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, error=error[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
+    WorkflowRun.objects.filter(pk=run_id, **move.where()).update(
+        status=move.target, error=error[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
     )
-    _stop_nodes(run_id, now, NodeStatus.CANCELLED, "run failed")
+    _stop_nodes(run_id, now, "run failed")
     _run_event("workflow.failed", run, status=RunStatus.FAILED, error=error[:1000])
     metrics.workflow_runs_total.labels(status=RunStatus.FAILED).inc()
     _finish_workspace(run)
@@ -793,33 +819,29 @@ def _finish_workspace(run: Mapping[str, Any]) -> None:
     """The run reached a terminal status: let its workspace hibernate (unless another run or a lease uses it)."""
     if run.get("workspace_id") is None:
         return
-    from workspaces import scheduling
-
     scheduling.finish_run(run=WorkflowRun(pk=run["id"], workspace_id=run["workspace_id"]))
 
 
-def _stop_nodes(run_id: Any, now: datetime, status: str, reason: str) -> None:
+def _stop_nodes(run_id: Any, now: datetime, reason: str) -> None:
     """Active nodes and running attempts of the run → CANCELLED; their workspace leases are released; remote
     attempts are told to stop on commit."""
+    attempt, node = ATTEMPT[AttemptAction.CANCEL], NODE[NodeAction.CANCEL]
     running = list(
-        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).values_list(
+        WorkflowNodeRun.objects.filter(run_id=run_id, **attempt.where()).values_list(
             "id", "external_task_id", "fencing_token"
         )
     )
     remote = [task_id for _, task_id, _ in running if task_id]
     if running:
-        WorkflowNodeRun.objects.filter(run_id=run_id, status=NodeRunStatus.RUNNING).update(
-            status=NodeRunStatus.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
+        WorkflowNodeRun.objects.filter(run_id=run_id, **attempt.where()).update(
+            status=attempt.target, error=reason, finished_at=now, lease_expires_at=None
         )
     for node_run_id, _, fencing_token in running:
         if fencing_token is not None:
             release_workspace(node_run_id=node_run_id, run_id=run_id, now=now)
-    for row in WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).values("type").annotate(n=Count("id")):
-        metrics.workflow_nodes_total.labels(type=row["type"], status=status).inc(row["n"])
-    WorkflowNode.objects.filter(run_id=run_id, status__in=ACTIVE).update(
-        status=status, not_before=None, finished_at=now, updated_at=now
+    for row in WorkflowNode.objects.filter(run_id=run_id, **node.where()).values("type").annotate(n=Count("id")):
+        metrics.workflow_nodes_total.labels(type=row["type"], status=node.target).inc(row["n"])
+    WorkflowNode.objects.filter(run_id=run_id, **node.where()).update(
+        status=node.target, not_before=None, finished_at=now, updated_at=now
     )
-    if remote:
-        from orchestrator.tasks import cancel_remote_tasks
-
-        transaction.on_commit(lambda: cancel_remote_tasks.apply_async(args=[remote], queue="executor"))
+    wakeups.cancel_remote_on_commit(remote)

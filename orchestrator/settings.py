@@ -364,15 +364,15 @@ LOGGING = {
 # The default risk policy; a tenant's ``risk_policy`` JSON is merged over it (dicts key by key). Shape and rule
 # semantics: docs/decisions.md, "Approvals". Levels: LOW < MEDIUM < HIGH < CRITICAL.
 APPROVAL_RISK_POLICY: dict[str, Any] = {
-    "default_level": "LOW",  # unknown tools
+    "default_level": "LOW",  # the floor, and the level of an action that is not a registered tool
     "approval_threshold": "MEDIUM",  # this level and above need approval
     "required_approvers": {"LOW": 1, "MEDIUM": 1, "HIGH": 1, "CRITICAL": 2},
     # Who may decide per level: "humans" (a person signed in to the console) or "humans_or_services" (any
     # credential with approvals:decide). Issue 15; approvals/authority.py.
     "deciders": {"LOW": "humans_or_services", "MEDIUM": "humans_or_services", "HIGH": "humans", "CRITICAL": "humans"},
-    # Tool name (exact) or fnmatch pattern -> level and reason. An exact name wins over patterns.
+    # Tool name (exact) or fnmatch pattern -> level and reason. An exact name wins over patterns, and either
+    # overrides the risk a registered tool declares in its ``@tool(...)`` (which is where built-in tools say it).
     "tools": {
-        "email.send": {"level": "HIGH", "reason": "sends e-mail to people"},
         "sms.send": {"level": "HIGH", "reason": "sends text messages to people"},
         "payment*": {"level": "HIGH", "reason": "moves money (payment)"},
         "*.payment*": {"level": "HIGH", "reason": "moves money (payment)"},
@@ -381,10 +381,6 @@ APPROVAL_RISK_POLICY: dict[str, Any] = {
         "*.transfer": {"level": "HIGH", "reason": "moves money (transfer)"},
         "bank.*": {"level": "HIGH", "reason": "moves money (bank operation)"},
         "*payout*": {"level": "HIGH", "reason": "moves money (payout)"},
-        "noop": {"level": "LOW", "reason": "does nothing"},
-        "echo": {"level": "LOW", "reason": "returns its input"},
-        "sleep": {"level": "LOW", "reason": "waits"},
-        "fail": {"level": "LOW", "reason": "fails on purpose"},
     },
     "http": {
         "tools": ["http.request"],

@@ -1,9 +1,14 @@
-"""Celery tasks of the orchestrator app. Tasks are interfaces: they take ids, call a service, return."""
+"""Celery tasks of the orchestrator app. Tasks are interfaces: they take ids, call a service, return.
+
+The engine sends these by name (``orchestrator.wakeups``), so nothing below this module imports it.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from orchestrator import reaper, scheduler
+from orchestrator.executors import runner, task_controller
 from orchestrator.lib import idempotency
 
 
@@ -25,8 +30,6 @@ def ping() -> str:
 @shared_task(name="orchestrator.tasks.scheduler_tick", queue="scheduler", ignore_result=True)
 def scheduler_tick() -> int:
     """Claim and dispatch due work (woken on commit, and every few seconds by beat as a safety net)."""
-    from orchestrator import scheduler
-
     with scheduler.inline_wakeups():
         return scheduler.run_ticks()
 
@@ -40,8 +43,6 @@ def scheduler_tick() -> int:
 )
 def execute_node_run(node_run_id: str) -> str:
     """Run one attempt; a duplicate delivery finds the attempt already taken and does nothing."""
-    from orchestrator.executors import runner
-
     return runner.execute_in_worker(node_run_id)
 
 
@@ -54,32 +55,24 @@ def execute_node_run(node_run_id: str) -> str:
 )
 def execute_node_runs(node_run_ids: list[str]) -> list[str]:
     """Run several attempts one after the other (a fan-out's batch); each is exactly-once on its own."""
-    from orchestrator.executors import runner
-
     return runner.execute_batch(node_run_ids)
 
 
 @shared_task(name="orchestrator.tasks.reap_expired_leases", queue="scheduler", ignore_result=True)
 def reap_expired_leases() -> int:
     """Retry or fail attempts whose lease expired (dead worker, lost message, timeout)."""
-    from orchestrator import scheduler
-
     with scheduler.inline_wakeups():
-        return scheduler.reap_expired_leases()
+        return reaper.reap_expired_leases()
 
 
 @shared_task(name="orchestrator.tasks.poll_quiet_attempts", queue="maintenance", ignore_result=True)
 def poll_quiet_attempts() -> int:
     """Ask the task controller about attempts that have gone quiet."""
-    from orchestrator import scheduler
-
     with scheduler.inline_wakeups():
-        return scheduler.poll_quiet_attempts()
+        return reaper.poll_quiet_attempts()
 
 
 @shared_task(name="orchestrator.tasks.cancel_remote_tasks", queue="executor", ignore_result=True)
 def cancel_remote_tasks(task_ids: list[str]) -> int:
     """Tell the task controller to stop tasks of a cancelled/failed run (best effort)."""
-    from orchestrator.executors import task_controller
-
     return sum(1 for task_id in task_ids if task_controller.cancel(task_id))

@@ -8,6 +8,13 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Subscriber events get their outbox rows in the caller's transaction: ``events.emit`` notifies its
+        # deliverers. Imported here because Django loads the models only after the app configs.
+        from orchestrator import events
+
+        from .services import enqueue_event
+
+        events.deliverers.subscribe(enqueue_event)
         # Fail at start-up, naming the variable, rather than at the first delivery.
         from cryptography.fernet import Fernet
 

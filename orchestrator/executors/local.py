@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 
+from approvals.preview import summarize_http, summarize_message
 from orchestrator.lib import netguard
-
-from .registry import ToolContext, ToolError, ToolTimeout, check_fields, tool
+from orchestrator.lib.tools import ToolContext, ToolError, ToolTimeout, check_fields, tool
 
 MAX_SLEEP_SECONDS = 86400
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -23,13 +23,13 @@ HTTP_BODY_LIMIT = 64 * 1024
 HTTP_DEFAULT_TIMEOUT = 30.0
 
 
-@tool("noop")
+@tool("noop", risk="LOW", reasons=["does nothing"], idempotent=True)
 def noop(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Does nothing, successfully."""
     return {}
 
 
-@tool("echo")
+@tool("echo", risk="LOW", reasons=["returns its input"], idempotent=True)
 def echo(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Returns its params as the output (handy to feed DECISIONs)."""
     return params
@@ -43,7 +43,7 @@ def _sleep_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@tool("sleep", params=_sleep_params)
+@tool("sleep", params=_sleep_params, risk="LOW", reasons=["waits"], idempotent=True)
 def sleep(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Waits ``seconds``, stopping early (as a failure) when cancelled or past the attempt's timeout."""
     seconds = float(params["seconds"])
@@ -61,7 +61,7 @@ def _fail_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return check_fields(params, optional={"message": str})
 
 
-@tool("fail", params=_fail_params)
+@tool("fail", params=_fail_params, risk="LOW", reasons=["fails on purpose"], idempotent=True)
 def fail(params: dict[str, Any], ctx: ToolContext) -> None:
     """Always fails with ``message`` (for testing failure handling)."""
     raise ToolError(str(params.get("message") or "failed on purpose"))
@@ -97,7 +97,8 @@ def _http_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@tool("http.request", params=_http_params)
+# LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM.
+@tool("http.request", params=_http_params, risk="LOW", summary=summarize_http)
 def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: the parsed body of a JSON
     answer, otherwise ``{"status_code", "headers", "text", "truncated"}``. Redirects are not followed."""
@@ -162,7 +163,7 @@ def _email_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@tool("email.send", params=_email_params)
+@tool("email.send", params=_email_params, risk="HIGH", reasons=["sends e-mail to people"], summary=summarize_message)
 def email_send(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Sends one e-mail through Django's e-mail backend (a file backend under DATA_DIR locally)."""
     to = params["to"]

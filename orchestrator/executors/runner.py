@@ -26,10 +26,13 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from approvals import gate
-from orchestrator import metrics, runs
+from orchestrator import metrics, runs, scheduler, wakeups
+from orchestrator.claims import workspace_lease_seconds
+from orchestrator.lib import tools
 from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from workspaces import scheduling
 
-from . import registry, task_controller
+from . import task_controller
 
 logger = logging.getLogger(__name__)
 MAX_OUTPUT_BYTES = 1024 * 1024
@@ -128,8 +131,6 @@ lease_keeper = LeaseKeeper()
 
 
 def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: int) -> bool:
-    from workspaces import scheduling
-
     return scheduling.renew_for_attempt(
         workspace_id=workspace_id, owner=scheduling.attempt_owner(node_run_id), lease_seconds=lease_seconds
     )
@@ -224,12 +225,10 @@ def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
 def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
     ``duplicate``, ``missing``, ``refused``), for logs and tests."""
-    from orchestrator import scheduler
-
     remote = settings.EXECUTOR_BACKEND == "task_controller"
     owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
     # An attempt this worker created already started (in-process continuation) needs no start statement.
-    started = row or scheduler.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
+    started = row or wakeups.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
     if isinstance(started, str):
         return started
     row = started
@@ -260,7 +259,7 @@ def _run_local(
     timeout_at: Any,
     approval_id: str,
 ) -> str:
-    ctx = registry.ToolContext(
+    ctx = tools.ToolContext(
         node_run_id=str(node_run_id),
         run_id=str(node.run_id),
         node_key=node.key,
@@ -271,9 +270,7 @@ def _run_local(
     )
     workspace = None
     if row["run__workspace_id"] and row["fencing_token"] is not None:
-        from orchestrator import scheduler
-
-        workspace = (row["run__workspace_id"], scheduler.workspace_lease_seconds(node.config))
+        workspace = (row["run__workspace_id"], workspace_lease_seconds(node.config))
         # The lease was taken at claim time; the message may have waited in the queue past it.
         if not renew_workspace_lease(str(node_run_id), *workspace):
             runs.fail_node_run(
@@ -289,8 +286,8 @@ def _run_local(
     error = ""
     retryable = True
     try:
-        output = _jsonable(registry.run_tool(str(action.get("tool")), dict(action.get("params") or {}), ctx))
-    except registry.ToolError as exc:
+        output = _jsonable(tools.run_tool(str(action.get("tool")), dict(action.get("params") or {}), ctx))
+    except tools.ToolError as exc:
         error = str(exc) or exc.__class__.__name__
         retryable = exc.retryable
     except Exception as exc:  # a bug in a tool is a failed attempt, not a crashed worker
@@ -369,8 +366,6 @@ def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> st
     its successor), and hands the others to the executor queue for other workers. The continuation is bounded
     (``MAX_CONTINUATIONS`` attempts or ``MAX_CONTINUATION_SECONDS``) so one message never monopolises a worker.
     Exactly-once still comes from the start compare-and-set in ``execute``."""
-    from orchestrator import scheduler
-
     close_old_connections()
     claimed: list[str] = []
     deadline = time.monotonic() + MAX_CONTINUATION_SECONDS
@@ -384,7 +379,7 @@ def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> st
             # last step of the continuation (then everything new goes to the queue).
             last_step = steps + 1 >= MAX_CONTINUATIONS or time.monotonic() > deadline
             if local and not last_step:
-                with scheduler.offer_prestart(worker_identity()):
+                with wakeups.offer_prestart(worker_identity()):
                     outcome = execute(current, row)
             else:
                 outcome = execute(current, row)
@@ -393,7 +388,7 @@ def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> st
             if not claimed:
                 break
             # An attempt created already started by this worker must run here (no message exists for it).
-            prestarted = [i for i in claimed if i in scheduler.prestarted_ids()]
+            prestarted = [i for i in claimed if i in wakeups.prestarted_ids()]
             following = prestarted[0] if prestarted else claimed[0]
             rest = [i for i in claimed if i != following]
             claimed.clear()
@@ -401,5 +396,5 @@ def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> st
             if not prestarted and (steps >= MAX_CONTINUATIONS or time.monotonic() > deadline):
                 rest, current = [following, *rest], None
             if rest:
-                scheduler.dispatch_to_executors(rest)
+                wakeups.dispatch_to_executors(rest)
     return outcome

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.lib.errors import DomainError
-
-from .registry import ToolContext, ToolError, check_fields, tool
+from orchestrator.lib.tools import ToolContext, ToolError, check_fields, tool
+from workspaces import tools
 
 # Error codes of ``workspaces`` that no retry can fix.
 PERMANENT_CODES = frozenset(
@@ -42,11 +42,10 @@ def _read_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return check_fields(params, required={"path": str})
 
 
-@tool("workspace.write_file", params=_write_params)
+# LOW: it writes inside the run's own workspace, under the attempt's lease.
+@tool("workspace.write_file", params=_write_params, risk="LOW")
 def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Writes ``content`` (UTF-8 text) to ``path`` inside the run's workspace, atomically, under the lease."""
-    from workspaces import tools
-
     workspace_id = _workspace_id(ctx)
     if ctx.fencing_token is None:
         raise ToolError("stale_fencing_token: this attempt holds no workspace lease")
@@ -58,11 +57,9 @@ def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         raise _fail(exc) from exc
 
 
-@tool("workspace.read_file", params=_read_params)
+@tool("workspace.read_file", params=_read_params, risk="LOW", idempotent=True)
 def read_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Reads ``path`` (UTF-8 text) from the run's workspace: ``{"path", "content", "bytes"}``."""
-    from workspaces import tools
-
     workspace_id = _workspace_id(ctx)
     try:
         return tools.read_file(workspace_id=workspace_id, path=params["path"], fencing_token=ctx.fencing_token)

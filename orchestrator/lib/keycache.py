@@ -21,8 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from orchestrator.lib.cacheclient import full_key, redis_client
+from orchestrator.models import ApiKey
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +101,5 @@ def _key_changed(sender: Any, instance: Any, created: bool = False, **kwargs: An
 def connect_signals() -> None:
     """Invalidate on every saved or deleted ``ApiKey`` (admin edits of scopes, deletes, tenant cascades).
     Queryset ``update()`` sends no signal: the services that use it call ``invalidate_all`` themselves."""
-    from django.db.models.signals import post_delete, post_save
-
-    from orchestrator.models import ApiKey
-
     post_save.connect(_key_changed, sender=ApiKey, dispatch_uid="keycache-save")
     post_delete.connect(_key_changed, sender=ApiKey, dispatch_uid="keycache-delete")

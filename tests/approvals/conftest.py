@@ -1,22 +1,13 @@
-"""Fixtures for approvals: runs and nodes made with the ORM, a recorder for the engine hook, and the skip of
-``needs_engine`` tests while ``orchestrator.approval_hooks.apply_approval_decision`` is still the stub.
-
-Detection: the stub's body (after its docstring) is a single ``raise NotImplementedError(...)``; we parse the
-function's source with ``ast`` instead of calling it, because collection has no database and a real hook may need
-one. Once the engine replaces the body, the tests run.
-"""
+"""Fixtures for approvals: runs and nodes made with the ORM, and a recorder in place of the engine's listener."""
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from orchestrator import approval_hooks
+from approvals import outcomes
 from orchestrator.lib.auth import Caller, caller_for_api_key, caller_for_user
 from orchestrator.models import (
     NodeRunStatus,
@@ -32,29 +23,6 @@ from orchestrator.models import (
 )
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
-
-
-def engine_hook_is_stub() -> bool:
-    source = textwrap.dedent(inspect.getsource(approval_hooks.apply_approval_decision))
-    func = ast.parse(source).body[0]
-    assert isinstance(func, ast.FunctionDef)
-    body = [n for n in func.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
-    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
-        return False
-    exc = body[0].exc
-    name = exc.func if isinstance(exc, ast.Call) else exc
-    return isinstance(name, ast.Name) and name.id == "NotImplementedError"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not engine_hook_is_stub():
-        return
-    skip = pytest.mark.skip(
-        reason="needs the workflow engine: orchestrator.approval_hooks.apply_approval_decision is still the stub"
-    )
-    for item in items:
-        if "needs_engine" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -113,8 +81,8 @@ def hook_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the engine hook with a recorder (for tests of OUR side of the contract, not the engine's)."""
     calls: list[dict[str, Any]] = []
 
-    def record(*, node_id: Any, outcome: str, reason: str = "") -> None:
-        calls.append({"node_id": node_id, "outcome": outcome, "reason": reason})
+    def record(decided: outcomes.ApprovalOutcome) -> None:
+        calls.append({"node_id": decided.node_id, "outcome": decided.outcome, "reason": decided.reason})
 
-    monkeypatch.setattr(approval_hooks, "apply_approval_decision", record)
+    monkeypatch.setattr(outcomes.decided, "_listeners", [record])
     return calls

@@ -1,7 +1,4 @@
-"""The gate with the real engine hook (``orchestrator.approval_hooks.apply_approval_decision``).
-
-Skipped (see conftest) while the hook is the stub on this branch; they run once the engine is merged.
-"""
+"""The gate with the real engine listening on ``approvals.outcomes.decided``."""
 
 from __future__ import annotations
 
@@ -17,7 +14,7 @@ from approvals.gate import check_before_dispatch, withdraw_for_run
 from approvals.models import ApprovalRequest
 from orchestrator.models import NodeStatus, NodeType, RunStatus, WorkflowNode
 
-pytestmark = [pytest.mark.django_db, pytest.mark.needs_engine]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

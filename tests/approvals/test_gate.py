@@ -70,7 +70,9 @@ def test_approved_action_proceeds_with_its_approval_id_and_hash(tenant, make_run
     approval = ApprovalRequest.objects.get(node=node)
     services.decide_approval(caller=reviewer, approval=approval, decision="approve")
     assert hook_calls[-1]["outcome"] == "approved"
-    WorkflowNode.objects.filter(pk=node.pk).update(status=NodeStatus.READY)  # what the engine hook does
+    # What the engine's listener does with the outcome: the node is READY again and holds the approval's id.
+    WorkflowNode.objects.filter(pk=node.pk).update(status=NodeStatus.READY, approval_id=str(approval.pk))
+    node.refresh_from_db()
     result = check_before_dispatch(node=node)
     assert (result.proceed, result.approval_id, result.action_hash) == (True, str(approval.pk), approval.action_hash)
 

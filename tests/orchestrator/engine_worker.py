@@ -18,7 +18,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from orchestrator import scheduler
+    from orchestrator import reaper, scheduler
     from orchestrator.executors import runner
     from orchestrator.models import RunStatus, WorkflowNodeRun, WorkflowRun
 
@@ -29,7 +29,7 @@ def main() -> None:
     with scheduler.inline_wakeups(dispatch=queue.extend):
         while time.monotonic() < deadline:
             scheduler.run_ticks(dispatch=queue.extend)
-            scheduler.reap_expired_leases()
+            reaper.reap_expired_leases()
             while queue:
                 node_run_id = queue.pop(0)
                 node_id = WorkflowNodeRun.objects.filter(pk=node_run_id).values_list("node_id", flat=True).first()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import engine
-from orchestrator.executors import registry
+from orchestrator import engine, transitions
+from orchestrator.lib import tools as registry
 from orchestrator.models import NodeRunStatus, NodeStatus, RunStatus
 
 TOOLS = registry.validators()
@@ -30,21 +30,20 @@ def noop(key: str, **extra: Any) -> dict[str, Any]:
     return {"key": key, "type": "TASK", "action": {"tool": "noop", "params": {}}, **extra}
 
 
-# --- Transition maps ------------------------------------------------------------------------------------------
+# --- Transition tables (the moves the compare-and-set filters are built from) ---------------------------------
 
 
 @pytest.mark.parametrize(
     ("table", "statuses"),
     [
-        (engine.RUN_TRANSITIONS, RunStatus.values),
-        (engine.NODE_TRANSITIONS, NodeStatus.values),
-        (engine.NODE_RUN_TRANSITIONS, NodeRunStatus.values),
+        (transitions.RUN, RunStatus.values),
+        (transitions.NODE, NodeStatus.values),
+        (transitions.ATTEMPT, NodeRunStatus.values),
     ],
 )
-def test_transition_maps_cover_exactly_the_model_statuses(table, statuses) -> None:
-    assert set(table) == set(statuses)
-    for targets in table.values():
-        assert targets <= set(statuses)
+def test_transition_tables_name_only_model_statuses(table, statuses) -> None:
+    for move in table.values():
+        assert set(move.sources) | {move.target} <= set(statuses)
 
 
 RUN_ALLOWED = {
@@ -59,7 +58,7 @@ RUN_ALLOWED = {
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(RunStatus.values, repeat=2)))
 def test_every_run_transition_pair(current: str, target: str) -> None:
-    assert engine.can_transition(engine.RUN_TRANSITIONS, current, target) == ((current, target) in RUN_ALLOWED)
+    assert ((current, target) in transitions.allowed_pairs(transitions.RUN)) == ((current, target) in RUN_ALLOWED)
 
 
 NODE_ALLOWED = {
@@ -90,19 +89,22 @@ NODE_ALLOWED = {
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(NodeStatus.values, repeat=2)))
 def test_every_node_transition_pair(current: str, target: str) -> None:
-    assert engine.can_transition(engine.NODE_TRANSITIONS, current, target) == ((current, target) in NODE_ALLOWED)
+    assert ((current, target) in transitions.allowed_pairs(transitions.NODE)) == ((current, target) in NODE_ALLOWED)
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(NodeRunStatus.values, repeat=2)))
 def test_every_node_run_transition_pair(current: str, target: str) -> None:
     expected = current == "RUNNING" and target in ("COMPLETED", "FAILED", "CANCELLED")
-    assert engine.can_transition(engine.NODE_RUN_TRANSITIONS, current, target) == expected
+    assert ((current, target) in transitions.allowed_pairs(transitions.ATTEMPT)) == expected
 
 
-def test_sources_gives_the_compare_and_set_filter() -> None:
-    assert engine.sources(engine.RUN_TRANSITIONS, "CANCELLED") == ["PENDING", "RUNNING"]
-    assert engine.sources(engine.NODE_TRANSITIONS, "WAITING") == ["READY"]
+def test_moves_give_the_compare_and_set_filter() -> None:
+    cancel = transitions.RUN[transitions.RunAction.CANCEL]
+    assert cancel.where() == {"status__in": ["PENDING", "RUNNING"]} and cancel.target == "CANCELLED"
+    assert transitions.NODE[transitions.NodeAction.START_TIMER].where() == {"status": "READY"}
     assert set(NodeStatus.values) == engine.NODE_TERMINAL | engine.NODE_ACTIVE
+    with pytest.raises(ValueError):
+        _ = cancel.source  # two sources: no single ``status = %s``
 
 
 # --- Validation -------------------------------------------------------------------------------------------------

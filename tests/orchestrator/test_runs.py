@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.models import AuditLog
-from orchestrator import engine, runs, scheduler
-from orchestrator.approval_hooks import apply_approval_decision
+from orchestrator import engine, reaper, runs, scheduler, wakeups
 from orchestrator.executors import runner
 from orchestrator.lib.errors import InvalidStateError, NotFoundError
 from orchestrator.models import NodeStatus, WorkflowNode, WorkflowNodeRun
@@ -274,7 +273,7 @@ def test_reaper_fails_expired_leases_and_the_node_is_retried(tenant) -> None:
     WorkflowNodeRun.objects.filter(pk=attempt.pk).update(
         lease_owner="dead-host:1", lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert scheduler.reap_expired_leases() == 1
+    assert reaper.reap_expired_leases() == 1
     attempt.refresh_from_db()
     assert attempt.status == "FAILED"
     assert "dead-host:1" in attempt.error
@@ -403,7 +402,7 @@ def waiting_for_approval(tenant: Any, **extra: Any) -> tuple[Any, WorkflowNode]:
 def test_approved_node_is_dispatched(tenant) -> None:
     run, node = waiting_for_approval(tenant)
     assert scheduler.tick(dispatch=lambda ids: None) == 0
-    apply_approval_decision(node_id=node.pk, outcome="approved")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="approved")
     node.refresh_from_db()
     assert node.status == "READY"
     drive()
@@ -413,7 +412,7 @@ def test_approved_node_is_dispatched(tenant) -> None:
 
 def test_rejected_node_fails_the_run_with_the_reason(tenant) -> None:
     run, node = waiting_for_approval(tenant)
-    apply_approval_decision(node_id=node.pk, outcome="rejected", reason="too expensive")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="too expensive")
     node.refresh_from_db()
     run.refresh_from_db()
     assert node.status == "FAILED"
@@ -423,7 +422,7 @@ def test_rejected_node_fails_the_run_with_the_reason(tenant) -> None:
 
 def test_rejected_node_with_on_reject_skip_is_skipped_and_the_run_completes(tenant) -> None:
     run, node = waiting_for_approval(tenant, on_reject="skip")
-    apply_approval_decision(node_id=node.pk, outcome="rejected", reason="no")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="no")
     run.refresh_from_db()
     assert statuses(run) == {"pay": "SKIPPED", "after": "SKIPPED"}
     assert run.status == "COMPLETED"
@@ -431,7 +430,7 @@ def test_rejected_node_with_on_reject_skip_is_skipped_and_the_run_completes(tena
 
 def test_expired_approval_fails_with_approval_expired(tenant) -> None:
     _run, node = waiting_for_approval(tenant)
-    apply_approval_decision(node_id=node.pk, outcome="expired")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="expired")
     node.refresh_from_db()
     assert node.status == "FAILED"
     assert node.error.startswith("approval_expired")
@@ -439,11 +438,11 @@ def test_expired_approval_fails_with_approval_expired(tenant) -> None:
 
 def test_withdrawn_changes_nothing_and_late_decisions_are_ignored(tenant) -> None:
     run, node = waiting_for_approval(tenant)
-    apply_approval_decision(node_id=node.pk, outcome="withdrawn")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="withdrawn")
     node.refresh_from_db()
     assert node.status == "WAITING_APPROVAL"
     runs.cancel_run(run=run)
-    apply_approval_decision(node_id=node.pk, outcome="approved")
+    runs.apply_approval_outcome(node_id=node.pk, outcome="approved")
     node.refresh_from_db()
     assert node.status == "CANCELLED"
 
@@ -451,7 +450,7 @@ def test_withdrawn_changes_nothing_and_late_decisions_are_ignored(tenant) -> Non
 def test_gate_refusal_keeps_the_node_waiting(tenant, monkeypatch) -> None:
     from approvals import gate
 
-    def hold(*, node: WorkflowNode) -> gate.GateResult:
+    def hold(*, node: WorkflowNode, **_: Any) -> gate.GateResult:
         WorkflowNode.objects.filter(pk=node.pk).update(status=NodeStatus.WAITING_APPROVAL)
         return gate.GateResult(proceed=False)
 
@@ -467,7 +466,7 @@ def test_gate_refusal_keeps_the_node_waiting(tenant, monkeypatch) -> None:
 def test_claim_refused_means_the_tool_does_not_run(tenant, monkeypatch) -> None:
     from approvals import gate
 
-    monkeypatch.setattr(gate, "check_before_dispatch", lambda *, node: gate.GateResult(True, approval_id="ap-1"))
+    monkeypatch.setattr(gate, "check_before_dispatch", lambda *, node, **_: gate.GateResult(True, approval_id="ap-1"))
     monkeypatch.setattr(gate, "claim_execution", lambda **kw: False)
     run = create_and_run(
         tenant, definition(task("pay", "email.send", {"to": "a@example.com", "subject": "s", "body": "b"}))
@@ -502,7 +501,9 @@ def test_low_risk_tasks_are_dispatched_without_consulting_the_gate(tenant, monke
 
     asked: list[str] = []
     real = gate.check_before_dispatch
-    monkeypatch.setattr(gate, "check_before_dispatch", lambda *, node: asked.append(node.key) or real(node=node))
+    monkeypatch.setattr(
+        gate, "check_before_dispatch", lambda *, node, **kw: asked.append(node.key) or real(node=node, **kw)
+    )
     run = create_and_run(
         tenant,
         definition(task("low"), task("high", "email.send", {"to": "a@example.com", "subject": "s", "body": "b"})),
@@ -607,8 +608,8 @@ def test_random_workflows_settle_correctly_through_the_database(db, body: dict[s
 @pytest.mark.django_db(transaction=True)
 def test_worker_continues_with_one_successor_and_hands_out_the_rest(monkeypatch) -> None:
     sent: list[str] = []
-    monkeypatch.setattr(scheduler, "dispatch_to_executors", sent.extend)
-    monkeypatch.setattr(scheduler, "_enqueue_tick", lambda countdown=None: None)
+    monkeypatch.setattr(wakeups, "dispatch_to_executors", sent.extend)
+    monkeypatch.setattr(wakeups, "enqueue_tick", lambda countdown=None: None)
     run = runs.create_run(
         tenant=TenantFactory(),
         definition=definition(
@@ -636,7 +637,7 @@ def test_worker_continues_with_a_prestarted_successor_exactly_once(monkeypatch) 
     already started by that worker and runs next in-process (no message), the others go to the queue."""
     tenant = TenantFactory()
     sent: list[str] = []
-    monkeypatch.setattr(scheduler, "dispatch_to_executors", sent.extend)
+    monkeypatch.setattr(wakeups, "dispatch_to_executors", sent.extend)
     run = runs.create_run(
         tenant=tenant,
         definition=definition(
@@ -666,7 +667,7 @@ def test_worker_continues_with_a_prestarted_successor_exactly_once(monkeypatch) 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_message_takes_its_attempts_in_one_statement_and_runs_each_once(monkeypatch) -> None:
     tenant = TenantFactory()
-    monkeypatch.setattr(scheduler, "dispatch_to_executors", lambda ids: None)
+    monkeypatch.setattr(wakeups, "dispatch_to_executors", lambda ids: None)
     run = runs.create_run(tenant=tenant, definition=definition(*[task(f"t{i}") for i in range(5)]))
     runs.start_run(run=run)
     scheduler.tick(batch_size=10, dispatch=lambda ids: None)

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from orchestrator import runs, scheduler
+from orchestrator import reaper, runs, scheduler
 from orchestrator.executors import runner
 from orchestrator.models import WorkflowNodeRun
 from tests.conftest import assert_problem
@@ -167,16 +167,16 @@ def test_bad_callbacks_are_4xx(tenant, controller: FakeController) -> None:
 def test_quiet_attempt_is_polled(tenant, controller: FakeController, settings) -> None:
     settings.TASK_CONTROLLER_POLL_SECONDS = 60
     run, attempt = dispatched_attempt(tenant)
-    assert scheduler.poll_quiet_attempts() == 0  # not quiet yet
+    assert reaper.poll_quiet_attempts() == 0  # not quiet yet
     WorkflowNodeRun.objects.filter(pk=attempt.pk).update(last_polled_at=timezone.now() - timedelta(minutes=5))
     controller.task_status[str(attempt.pk)] = {"status": "RUNNING"}
-    assert scheduler.poll_quiet_attempts() == 1
+    assert reaper.poll_quiet_attempts() == 1
     attempt.refresh_from_db()
     assert attempt.status == "RUNNING"
     assert attempt.last_polled_at > timezone.now() - timedelta(seconds=5)
     WorkflowNodeRun.objects.filter(pk=attempt.pk).update(last_polled_at=timezone.now() - timedelta(minutes=5))
     controller.task_status[str(attempt.pk)] = {"status": "COMPLETED", "output": {"polled": True}}
-    scheduler.poll_quiet_attempts()
+    reaper.poll_quiet_attempts()
     run.refresh_from_db()
     assert run.status == "COMPLETED"
     assert run.nodes.get().output == {"polled": True}

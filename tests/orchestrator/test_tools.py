@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from orchestrator.executors import registry
-from orchestrator.executors.registry import ToolContext, ToolError
+from orchestrator.lib import tools as registry
+from orchestrator.lib.tools import ToolContext, ToolError
 
 from .test_netguard import local_server  # noqa: F401  (fixture)
 

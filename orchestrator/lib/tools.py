@@ -1,7 +1,20 @@
-"""The tool registry: ``@tool("name", params=...)`` registers a function ``fn(params, ctx) -> output``.
+"""The tool catalogue: one descriptor per tool, declared where the tool is written.
 
-Params are validated twice: when a workflow is created (so a typo is a 400 with the field path) and again before
-the tool runs. A tool signals a failed attempt by raising ``ToolError`` (retried by the node's retry policy).
+``@tool("name", params=..., risk=..., reasons=..., summary=..., preview=..., idempotent=...)`` registers a
+function ``fn(params, ctx) -> output`` together with everything the rest of the system needs to know about it:
+
+- ``params``: a validator run when a workflow is created (a typo is a 400 with the field path) and again before
+  the tool runs;
+- ``risk`` and ``reasons``: the default risk level (``LOW`` < ``MEDIUM`` < ``HIGH`` < ``CRITICAL``) the approvals
+  policy starts from. The settings/tenant policy (``APPROVAL_RISK_POLICY["tools"]``) overrides it; a tool that
+  declares no risk is treated as ``MEDIUM`` (it needs approval), never silently ``LOW``;
+- ``summary`` and ``preview``: how a reviewer sees one action (one line; a few lines), defaults in
+  ``approvals.preview``;
+- ``idempotent``: whether running the same action twice is harmless (crash recovery may then re-run it).
+
+It is on the ground floor (docs/architecture.md) so that approvals can read a tool's declared risk without
+importing the engine; the engine's executors run the functions. A tool signals a failed attempt by raising
+``ToolError`` (retried by the node's retry policy).
 """
 
 from __future__ import annotations
@@ -12,7 +25,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.engine import ParamsValidator
+RISK_LEVELS: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+UNDECLARED_RISK = "MEDIUM"
+
+ParamsValidator = Callable[[dict[str, Any]], list[tuple[str, str]]]
+Describer = Callable[[Mapping[str, Any]], str]
 
 
 class ToolError(Exception):
@@ -63,9 +80,22 @@ ToolFunction = Callable[[dict[str, Any], ToolContext], Any]
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool's descriptor."""
+
     name: str
     fn: ToolFunction
     validate: ParamsValidator
+    risk: str | None = None  # None: not declared (treated as UNDECLARED_RISK)
+    reasons: tuple[str, ...] = ()
+    summary: Describer | None = None
+    preview: Describer | None = None
+    idempotent: bool = False
+
+    def declared_risk(self) -> tuple[str, list[str]]:
+        """The level this tool starts from and why (before the settings/tenant policy has its say)."""
+        if self.risk is None:
+            return UNDECLARED_RISK, [f"{self.name} declares no risk level (treated as {UNDECLARED_RISK})"]
+        return self.risk, list(self.reasons)
 
 
 _TOOLS: dict[str, Tool] = {}
@@ -75,28 +105,43 @@ def _accept_all(params: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-def tool(name: str, *, params: ParamsValidator | None = None) -> Callable[[ToolFunction], ToolFunction]:
-    """Register ``fn`` as tool ``name`` with an optional params validator."""
+def tool(
+    name: str,
+    *,
+    params: ParamsValidator | None = None,
+    risk: str | None = None,
+    reasons: tuple[str, ...] | list[str] = (),
+    summary: Describer | None = None,
+    preview: Describer | None = None,
+    idempotent: bool = False,
+) -> Callable[[ToolFunction], ToolFunction]:
+    """Register ``fn`` as tool ``name`` with its descriptor. Raises ``ValueError`` for an unknown risk level."""
+    if risk is not None and risk not in RISK_LEVELS:
+        raise ValueError(f"tool {name!r}: risk must be one of {', '.join(RISK_LEVELS)}, not {risk!r}")
 
     def register(fn: ToolFunction) -> ToolFunction:
-        _TOOLS[name] = Tool(name=name, fn=fn, validate=params or _accept_all)
+        _TOOLS[name] = Tool(
+            name=name,
+            fn=fn,
+            validate=params or _accept_all,
+            risk=risk,
+            reasons=tuple(reasons),
+            summary=summary,
+            preview=preview,
+            idempotent=idempotent,
+        )
         return fn
 
     return register
 
 
-def _ensure_loaded() -> None:
-    from orchestrator.executors import local, workspace_tools  # noqa: F401  (registers the built-in tools)
-
-
-def get_tool(name: str) -> Tool | None:
-    _ensure_loaded()
-    return _TOOLS.get(name)
+def get_tool(name: Any) -> Tool | None:
+    """The descriptor of tool ``name``, or None (not a registered tool: an action a service asks about)."""
+    return _TOOLS.get(name) if isinstance(name, str) else None
 
 
 def validators() -> Mapping[str, ParamsValidator]:
     """Tool name → params validator, for ``engine.validate_definition``."""
-    _ensure_loaded()
     return {name: t.validate for name, t in _TOOLS.items()}
 
 

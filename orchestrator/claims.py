@@ -1,0 +1,182 @@
+"""Claiming READY TASK nodes: their attempts (node runs) are created here, by a scheduler tick or, for the
+successors a completion just made READY, inside that completion's transaction.
+
+``create_attempts`` moves the claimed nodes READY → RUNNING and inserts one attempt each with a dispatch lease (the
+executor must start it before ``NODE_DISPATCH_TIMEOUT_SECONDS``); the executor messages are sent on commit, so a
+worker never sees an attempt that was rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from approvals.policy import assess_node_action, policy_for_tenant
+from orchestrator import wakeups
+from orchestrator.models import NodeRunStatus, NodeType, WorkflowNode, WorkflowNodeRun
+from orchestrator.transitions import NODE, NodeAction
+
+
+def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
+    """Claim, inside the completing transaction, the successors it just made READY (``rows``: the ``NodeRef``
+    columns; the rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs
+    are claimed here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for
+    a tick (control nodes, approvals, workspaces, or all of them when ``SCHEDULER_ENABLED`` is false).
+
+    In a worker continuing in-process (``offer_prestart``), the first claimed attempt is created already started
+    by that worker (owner, lease, timeout): it runs next without a start statement (``take_prestarted``)."""
+    if not settings.SCHEDULER_ENABLED or run.get("workspace_id") is not None:
+        return len(rows)
+    policy = policy_for_tenant(run.get("risk_policy"))
+    claims: list[Claim] = []
+    for row in rows:
+        config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
+        if row.get("type") != NodeType.TASK:
+            continue
+        assessment = assess_node_action(
+            policy, tenant_id=run.get("tenant_id"), run_id=run_id, node_key=row.get("key", ""), config=config
+        )
+        if assessment.requires_approval:
+            continue
+        claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4(), row=row))
+    if claims:
+        owner = wakeups.take_prestart_owner()  # one per completion
+        if owner:
+            claims[0].owner = owner
+        create_attempts(claims, now)
+        if owner:
+            first = claims[0]
+            wakeups.keep_prestarted(str(first.attempt_id), _prestarted_row(first, run_id, now))
+        wakeups.dispatch_on_commit([str(c.attempt_id) for c in claims])
+    return len(rows) - len(claims)
+
+
+def attempt_timeout_at(config: dict[str, Any], now: datetime) -> datetime | None:
+    timeout = config.get("timeout_seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout:
+        return None
+    return now + timedelta(seconds=float(timeout))
+
+
+def _prestart_lease(config: dict[str, Any], now: datetime) -> datetime:
+    lease = now + timedelta(seconds=settings.NODE_LEASE_SECONDS)
+    timeout_at = attempt_timeout_at(config, now)
+    return min(lease, timeout_at) if timeout_at is not None else lease
+
+
+def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
+    """What ``runner`` reads when it starts an attempt, for one created already started (same keys)."""
+    row = claim.row or {}
+    config = claim.node.config
+    attempts = int(row.get("attempts") or 0) + 1
+    return {
+        "input": config.get("action") or {},
+        "attempt": attempts,
+        "approval_id": "",
+        "fencing_token": None,
+        "timeout_at": attempt_timeout_at(config, now),
+        "run__workspace_id": None,
+        "node__id": claim.node.pk,
+        "node__run_id": run_id,
+        "node__key": row.get("key", ""),
+        "node__type": row.get("type", NodeType.TASK),
+        "node__successors": row.get("successors") or [],
+        "node__config": config,
+        "node__continue_on_failure": bool(row.get("continue_on_failure")),
+        "node__attempts": attempts,
+        "node__retry_base": int(row.get("retry_base") or 0),
+    }
+
+
+@dataclass
+class Claim:
+    """A READY TASK node this tick dispatches: its new attempt's id, approval and workspace fencing token."""
+
+    node: WorkflowNode
+    attempt_id: uuid.UUID
+    approval_id: str = ""
+    fencing_token: int | None = None
+    owner: str = ""  # set: the attempt is created already started by this worker (in-process continuation)
+    row: dict[str, Any] | None = None
+
+
+def create_attempts(claims: list[Claim], now: datetime) -> None:
+    """READY → RUNNING for the claimed nodes and one attempt each, with a dispatch lease (the executor must start
+    it before ``NODE_DISPATCH_TIMEOUT_SECONDS``). On PostgreSQL one statement does both (a data-modifying CTE
+    whose INSERT takes the new attempt numbers from the UPDATE's RETURNING)."""
+    lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
+    dispatch = NODE[NodeAction.DISPATCH]
+    if connection.vendor == "postgresql":
+        node_table = WorkflowNode._meta.db_table
+        run_table = WorkflowNodeRun._meta.db_table
+        values = ", ".join(
+            ["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint, %s, %s::timestamptz, %s::timestamptz)"] * len(claims)
+        )
+        params: list[Any] = []
+        for c in claims:
+            action = json.dumps(c.node.config.get("action") or {})
+            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token, c.owner]
+            started_lease = _prestart_lease(c.node.config, now) if c.owner else lease
+            params += [started_lease, attempt_timeout_at(c.node.config, now)]
+        params += [dispatch.target, now, now, dispatch.source, NodeRunStatus.RUNNING.value, now]
+        # Only our table names are interpolated; every value is a parameter. A pre-started attempt (``owner`` set)
+        # carries its lease and timeout; a dispatched one gets them when a worker starts it.
+        sql = (
+            "WITH c(node_id, attempt_id, input, approval_id, fencing_token, owner, lease, timeout_at) "  # noqa: S608
+            f"AS (VALUES {values}), "
+            f'u AS (UPDATE "{node_table}" n SET "status" = %s, "attempts" = n."attempts" + 1, '
+            f'"not_before" = NULL, "started_at" = COALESCE(n."started_at", %s), "updated_at" = %s '
+            f'FROM c WHERE n."id" = c.node_id AND n."status" = %s '
+            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token, '
+            f"c.owner, c.lease, c.timeout_at) "
+            f'INSERT INTO "{run_table}" ("id", "node_id", "run_id", "attempt", "status", "input", "output", "error", '
+            f'"lease_owner", "lease_expires_at", "fencing_token", "timeout_at", "approval_id", "external_task_id", '
+            f'"last_polled_at", "started_at", "finished_at") '
+            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', u.owner, u.lease, "
+            f"u.fencing_token, CASE WHEN u.owner <> '' THEN u.timeout_at END, u.approval_id, '', NULL, %s, NULL FROM u"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    ids = [c.node.pk for c in claims]
+    WorkflowNode.objects.filter(pk__in=ids, **dispatch.where()).update(
+        status=dispatch.target,
+        attempts=F("attempts") + 1,
+        not_before=None,
+        started_at=Coalesce(F("started_at"), now),
+        updated_at=now,
+    )
+    WorkflowNodeRun.objects.bulk_create(
+        [
+            WorkflowNodeRun(
+                id=c.attempt_id,
+                node_id=c.node.pk,
+                run_id=c.node.run_id,
+                attempt=c.node.attempts + 1,
+                status=NodeRunStatus.RUNNING,
+                input=c.node.config.get("action") or {},
+                lease_expires_at=lease,
+                approval_id=c.approval_id,
+                fencing_token=c.fencing_token,
+            )
+            for c in claims
+        ]
+    )
+
+
+def workspace_lease_seconds(config: dict[str, Any]) -> int:
+    """The workspace lease of one attempt: a little longer than its timeout. Local attempts renew it from their
+    heartbeat, so without a timeout they start with one node lease; a task-controller attempt has no heartbeat
+    here, so without a timeout it gets the maximum (3600 s), released as soon as its result is reported."""
+    timeout = config.get("timeout_seconds")
+    if not timeout:
+        timeout = 3600 if settings.EXECUTOR_BACKEND == "task_controller" else settings.NODE_LEASE_SECONDS
+    return int(min(3600, float(timeout) + 30))
