@@ -88,7 +88,7 @@ def test_audit_verification_outcome_is_kept_for_the_scrape(monkeypatch: Any) -> 
         def as_dict(self) -> dict[str, Any]:
             return {"ok": False}
 
-    monkeypatch.setattr("audit.integrity.verify_chains", lambda: Broken())
+    monkeypatch.setattr("audit.verification.verify_chains", lambda: Broken())
     assert ops_metrics.verify_audit_chains() is False
     assert scraped("audit_chain_verify_ok") == 0.0
 
