@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -244,3 +245,36 @@ def policy_diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
     if before == after:
         return []
     return [{"path": path or "(root)", "before": before, "after": after}]
+
+
+OPERATORS_GROUP = "operators"
+# (app label, model, actions) the operators group may use in the admin; data migration 0006 created the group
+# from a frozen copy of this table.
+OPERATOR_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("orchestrator", "tenant", ("view", "change")),
+    ("orchestrator", "membership", ("view", "add", "change", "delete")),
+    ("orchestrator", "apikey", ("view", "change")),
+    ("orchestrator", "serviceaccount", ("view", "add")),
+    ("orchestrator", "workflowrun", ("view", "change")),
+    ("orchestrator", "workflownode", ("view",)),
+    ("orchestrator", "workflownoderun", ("view",)),
+    ("approvals", "approvalrequest", ("view", "change")),
+    ("approvals", "approvaldecision", ("view",)),
+    ("approvals", "idempotencyrecord", ("view", "change")),
+    ("webhooks", "webhookendpoint", ("view", "change", "delete")),
+    ("webhooks", "webhookdelivery", ("view", "change")),
+    ("workspaces", "workspace", ("view", "change")),
+]
+
+
+def ensure_operators_group() -> Group:
+    """The ``operators`` group with its admin permissions, recreated when someone deleted it.
+
+    Side effects: creates the group (and grants :data:`OPERATOR_PERMISSIONS`) only when it does not exist.
+    """
+    group, created = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    if created:
+        for app_label, model, actions in OPERATOR_PERMISSIONS:
+            codenames = [f"{action}_{model}" for action in actions]
+            group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+    return group

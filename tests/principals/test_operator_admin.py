@@ -92,3 +92,15 @@ def test_admin_decide_refuses_the_requester_like_the_console(tenant) -> None:
     assert response.status_code == 200 and b"you cannot decide it yourself" in response.content
     assert ApprovalRequest.objects.get(pk=approval.pk).status == ApprovalStatus.PENDING
     assert Scope.APPROVALS_DECIDE  # the operator role holds the scope: the refusal is separation of duties
+
+
+def test_a_deleted_operators_group_is_recreated_with_its_permissions() -> None:
+    from django.contrib.auth.models import Group
+
+    from orchestrator import governance
+
+    Group.objects.filter(name=governance.OPERATORS_GROUP).delete()
+    group = governance.ensure_operators_group()
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"view_workflowrun", "change_approvalrequest", "delete_webhookendpoint"} <= codenames
+    assert governance.ensure_operators_group().pk == group.pk  # idempotent

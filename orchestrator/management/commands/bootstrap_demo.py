@@ -4,16 +4,14 @@ import contextvars
 import os
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from orchestrator import runs, services
+from orchestrator import governance, runs, services
 from orchestrator.lib import context
 from orchestrator.lib.auth import caller_for_api_key
 from orchestrator.models import ApiKey, Role, Scope, Tenant, WorkflowRun
 
-OPERATORS_GROUP = "operators"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 DEMO_RUN_NAME = "Demo: e-mail the quarterly report"
 
@@ -78,7 +76,7 @@ class Command(BaseCommand):
                 operator.is_staff = True
                 operator.save(update_fields=["is_staff"])
             # The admin permissions of operators (data migration 0006); scoped to their tenants (admin_scope).
-            operator.groups.add(Group.objects.get(name=OPERATORS_GROUP))
+            operator.groups.add(governance.ensure_operators_group())
             second, new_second = services.ensure_member(
                 tenant=tenant_obj, username="reviewer2", role=Role.REVIEWER, password=password
             )
