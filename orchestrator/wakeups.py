@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from celery.exceptions import NotRegistered
 from django.db import connection, transaction
 
 from orchestrator.celery import app
@@ -42,8 +43,17 @@ _local = threading.local()
 
 
 def _task(name: str) -> Any:
-    """The registered Celery task ``name`` (``orchestrator.tasks`` is loaded by Celery's autodiscovery)."""
-    return app.tasks[name]
+    """The registered Celery task ``name``.
+
+    ``orchestrator.tasks`` sits above this module, so it is found through Celery's autodiscovery, which a worker
+    runs at start-up but a web process never does by itself: the first lookup there imports the apps' task
+    modules (without this, wake-ups from the API were silently left to the beat tick).
+    """
+    try:
+        return app.tasks[name]
+    except NotRegistered:
+        app.loader.import_default_modules()
+        return app.tasks[name]
 
 
 def enqueue_tick(countdown: float | None = None) -> None:
