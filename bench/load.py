@@ -265,7 +265,8 @@ def main() -> int:
     service = Service(env, workdir, args.workers)
     slug = f"load-{uuid.uuid4().hex[:8]}"
     service.manage("migrate", "--noinput", "-v0")
-    service.manage("create_tenant", slug)
+    # The decider is a service key: this tenant lets services decide HIGH (people only by default, issue 15).
+    service.manage("create_tenant", slug, "--risk-policy", '{"deciders": {"HIGH": "humans_or_services"}}')
     key = (
         service.manage(
             "create_api_key",

@@ -130,7 +130,8 @@ def bench_approvals(args: list[str], env: dict[str, str], workdir: Path) -> list
                       workdir, 2)  # fmt: skip
     (workdir / "m").mkdir(parents=True, exist_ok=True)
     slug = f"bench-{int(time.time())}"
-    service.manage("create_tenant", slug)
+    # The decider is a service key: this tenant lets services decide HIGH (people only by default, issue 15).
+    service.manage("create_tenant", slug, "--risk-policy", '{"deciders": {"HIGH": "humans_or_services"}}')
     key = (
         service.manage(
             "create_api_key", "--tenant", slug, "--name", "requester", "--scopes", "workflows,approvals:request"
