@@ -19,7 +19,7 @@ from orchestrator.lib.auth import caller_for_user
 from orchestrator.lib.context import user_actor
 from orchestrator.lib.errors import DomainError
 
-from . import operator_actions, services
+from . import execution, services
 from .errors import StepUpRequired
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord
 from .views import refusal_message
@@ -154,7 +154,7 @@ class IdempotencyRecordAdmin(ReadOnlyMixin, TenantScopedAdmin):
             done = 0
             for record in records:
                 try:
-                    operator_actions.close_stuck_execution(record=record, succeeded=succeeded, note=note)
+                    execution.resolve_stuck_execution(record=record, succeeded=succeeded, note=note)
                     done += 1
                 except DomainError as exc:
                     self.message_user(request, f"{record.pk}: {exc.detail}", level=messages.WARNING)

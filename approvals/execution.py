@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orchestrator import metrics
+from orchestrator import events, metrics
 from orchestrator.lib.context import SYSTEM_ACTOR, Actor
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import RunStatus, WorkflowNodeRun
@@ -200,13 +200,37 @@ def prune_execution_records(*, now: Any = None) -> int:
 
 
 def resolve_stuck_execution(*, record: IdempotencyRecord, succeeded: bool, note: str) -> IdempotencyRecord:
-    """Operators: close an IN_PROGRESS record whose worker died, after checking whether the action happened."""
-    updated = IdempotencyRecord.objects.filter(pk=record.pk, status=ExecutionStatus.IN_PROGRESS).update(
-        status=ExecutionStatus.COMPLETED if succeeded else ExecutionStatus.FAILED,
-        error="" if succeeded else f"resolved by an operator: {note}",
-        completed_at=timezone.now(),
-    )
-    if not updated:
-        raise InvalidStateError("Only IN_PROGRESS records can be resolved.")
-    record.refresh_from_db()
+    """Operators: close an IN_PROGRESS record whose worker died, after checking whether the action happened.
+
+    Closing it is a person's judgement ("the action did / did not happen"), so it needs a note. Raises
+    ``InvalidInput`` without one and ``InvalidStateError`` unless IN_PROGRESS. Side effect, in the same
+    transaction: an ``approval.execution_resolved`` audit entry (actor: the operator) with the note and outcome.
+    """
+    note = (note or "").strip()[:2000]
+    if not note:
+        raise InvalidInput("Say what you checked: the note is kept in the audit log.", field="note")
+    with transaction.atomic():
+        updated = IdempotencyRecord.objects.filter(pk=record.pk, status=ExecutionStatus.IN_PROGRESS).update(
+            status=ExecutionStatus.COMPLETED if succeeded else ExecutionStatus.FAILED,
+            error="" if succeeded else f"resolved by an operator: {note}",
+            completed_at=timezone.now(),
+        )
+        if not updated:
+            raise InvalidStateError("Only IN_PROGRESS records can be resolved.")
+        record.refresh_from_db()
+        events.emit(
+            "approval.execution_resolved",
+            tenant_id=record.tenant_id,
+            resource_type="approval",
+            resource_id=record.approval_id,
+            data={
+                "approval_id": str(record.approval_id),
+                "execution_id": record.pk,
+                "action_happened": succeeded,
+                "note": note,
+            },
+            before={"status": ExecutionStatus.IN_PROGRESS},
+            after={"status": record.status},
+            reason=note,
+        )
     return record
