@@ -248,8 +248,8 @@ def policy_diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
 
 
 OPERATORS_GROUP = "operators"
-# (app label, model, actions) the operators group may use in the admin; data migration 0006 created the group
-# from a frozen copy of this table.
+# (app label, model, actions) the operators group may use in the admin; data migration 0006 creates the group
+# from this table.
 OPERATOR_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("orchestrator", "tenant", ("view", "change")),
     ("orchestrator", "membership", ("view", "add", "change", "delete")),

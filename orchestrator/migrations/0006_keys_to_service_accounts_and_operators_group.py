@@ -11,22 +11,8 @@ from typing import Any
 
 from django.db import migrations
 
-# (app label, model, actions) the operators group may use in the admin.
-OPERATOR_PERMISSIONS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("orchestrator", "tenant", ("view", "change")),
-    ("orchestrator", "membership", ("view", "add", "change", "delete")),
-    ("orchestrator", "apikey", ("view", "change")),
-    ("orchestrator", "serviceaccount", ("view", "add")),
-    ("orchestrator", "workflowrun", ("view", "change")),
-    ("orchestrator", "workflownode", ("view",)),
-    ("orchestrator", "workflownoderun", ("view",)),
-    ("approvals", "approvalrequest", ("view", "change")),
-    ("approvals", "approvaldecision", ("view",)),
-    ("approvals", "idempotencyrecord", ("view", "change")),
-    ("webhooks", "webhookendpoint", ("view", "change", "delete")),
-    ("webhooks", "webhookdelivery", ("view", "change")),
-    ("workspaces", "workspace", ("view", "change")),
-]
+# The one table of the operators' admin permissions (bootstrap_demo recreates the group from it too).
+from orchestrator.governance import OPERATOR_PERMISSIONS
 
 
 def keys_to_service_accounts(apps: Any, schema_editor: Any) -> None:
