@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ import requests
 from orchestrator import services
 from tests.deploy.tracing_servers import OtlpReceiver, Recorder
 from tests.factories import TenantFactory
-from tests.orchestrator.test_e2e import ROOT, database_url, free_port
+from tests.orchestrator.test_e2e import database_url, free_port, start_processes, stop_processes
 from tests.polling import poll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -65,25 +63,14 @@ def traced_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
                    "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
     }  # fmt: skip
     (tmp_path / "data").mkdir()
-    processes = {}
-    for name, command in commands.items():
-        with open(tmp_path / f"{name}.log", "wb") as log:
-            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    processes = start_processes(commands, env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         poll(lambda: requests.get(f"{base}/api/v1/health/live", timeout=2).ok, 60, "gunicorn",
              tolerate=(requests.RequestException,))  # fmt: skip
         yield {"base": base, "otlp": otlp, "hooks": hooks, "controller": controller, "logs": tmp_path}
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
         for server in (otlp, hooks, controller):
             server.close()
 

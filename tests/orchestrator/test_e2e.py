@@ -39,6 +39,28 @@ def database_url() -> str:
     return f"sqlite:///{Path(str(db['NAME'])).resolve()}"
 
 
+def start_processes(commands: dict[str, list[str]], env: dict[str, str], log_dir: Path) -> dict[str, Any]:
+    """Start each command from the repository root; its output goes to ``log_dir/<name>.log``."""
+    processes = {}
+    for name, command in commands.items():
+        with open(log_dir / f"{name}.log", "wb") as log:
+            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return processes
+
+
+def stop_processes(processes: dict[str, Any]) -> None:
+    """SIGTERM exactly these processes, then SIGKILL any still running after 20 s."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def poll(fn: Any, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -78,23 +100,12 @@ def stack(tmp_path: Path):
                  "--schedule", str(tmp_path / "beat-schedule")],
     }  # fmt: skip
     (tmp_path / "data").mkdir()
-    processes = {}
-    for name, command in commands.items():
-        with open(tmp_path / f"{name}.log", "wb") as log:
-            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    processes = start_processes(commands, env, tmp_path)
     try:
         poll(lambda: requests.get(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=2).ok, 60, "gunicorn")
         yield f"http://127.0.0.1:{port}", tmp_path
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
 
 
 def test_workflow_created_over_http_runs_to_completion(stack: tuple[str, Path]) -> None:
