@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import metrics
-from orchestrator.lib import context
+from orchestrator.lib import context, units
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.context import SYSTEM_ACTOR, Actor
 from orchestrator.lib.errors import ConflictError, InvalidInput, InvalidStateError, NotFoundError, PermissionDeniedError
@@ -319,12 +319,42 @@ def expire_overdue_approvals(
         overdue = overdue.filter(tenant_id__in=tenant_ids)
     ids = list(overdue.values_list("pk", flat=True)[:limit])
     expired = 0
+    # Each request is a unit (issue 16): its own transaction; one that keeps failing is quarantined EXPIRED.
+    guard = units.Guard(EXPIRY_JOB, quarantine=_quarantine_expired)
     for pk in ids:
-        with transaction.atomic():
+        with guard.unit(_approval_unit(pk)):
             approval = ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
             if approval is not None and expire_if_overdue(approval=approval, now=now):
                 expired += 1
     return expired
+
+
+EXPIRY_JOB = "approvals.expiry"
+
+
+def _approval_unit(pk: Any) -> units.Unit:
+    def lookup() -> dict[str, Any]:
+        row = dict(ApprovalRequest.objects.filter(pk=pk).values("tenant_id", "run_id", "node_id").first() or {})
+        return {"tenant": row.get("tenant_id"), "run": row.get("run_id"), "node": row.get("node_id")}
+
+    return units.Unit(key=f"approval:{pk}", ids={"approval": pk}, lookup=lookup)
+
+
+def _quarantine_expired(unit: units.Unit, ids: Any, reason: str) -> None:
+    """A request whose expiry keeps failing ends EXPIRED with ``reason`` (``internal_error: …``), without telling
+    the engine (its node, the likely culprit, is the engine's to quarantine); if even the event cannot be written,
+    by a bare compare-and-set so the request is at least no longer approvable."""
+    approval = ApprovalRequest.objects.select_for_update(of=("self",)).filter(pk=ids["approval"]).first()
+    if approval is None:
+        return
+    try:
+        with transaction.atomic():
+            _expire(approval, now=timezone.now(), actor=SYSTEM_ACTOR, reason=reason, notify_engine=False)
+    except Exception:
+        logger.exception("approval %s: expiry event failed; expiring it without one", approval.pk)
+        ApprovalRequest.objects.filter(pk=approval.pk, status__in=LIVE_STATUSES).update(
+            status=ApprovalStatus.EXPIRED, expired_at=timezone.now(), updated_at=timezone.now()
+        )
 
 
 def expire_approval(*, approval: ApprovalRequest, actor: Actor, reason: str = "") -> ApprovalRequest:

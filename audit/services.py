@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestrator import metrics
-from orchestrator.lib import context
+from orchestrator.lib import context, units
 
 from . import checkpoints
 from .integrity import GENESIS_HASH, canonical_entry, clean_text, normalize_json
@@ -160,10 +160,18 @@ def purge_expired_entries(*, now: datetime | None = None, batch_size: int = 5000
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=days)
     total = 0
+    # Each chain (a tenant's, or the global one) is a unit (issue 16): an error is counted and logged and the other
+    # chains are still purged. No quarantine: the log is append-only, so the chain is left as it is and retried at
+    # the next run (its batches already purged stay purged; each batch is its own savepoint).
+    guard = units.Guard(RETENTION_JOB)
     for chain in AuditChainHead.objects.order_by("chain").values_list("chain", flat=True):
-        while True:
-            removed = _purge_batch(chain=chain, cutoff=cutoff, batch_size=batch_size)
-            total += removed
-            if removed < batch_size:
-                break
+        with guard.unit(units.Unit(key=f"chain:{chain}", ids={"chain": chain}), sql=False):
+            while True:
+                removed = _purge_batch(chain=chain, cutoff=cutoff, batch_size=batch_size)
+                total += removed
+                if removed < batch_size:
+                    break
     return total
+
+
+RETENTION_JOB = "audit.retention"

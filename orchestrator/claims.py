@@ -21,8 +21,11 @@ from django.db.models.functions import Coalesce
 
 from approvals.policy import assess_node_action, policy_for_tenant
 from orchestrator import wakeups
+from orchestrator.lib import units
 from orchestrator.models import NodeRunStatus, NodeType, WorkflowNode, WorkflowNodeRun
 from orchestrator.transitions import NODE, NodeAction
+
+SUCCESSORS_JOB = "claims.successors"
 
 
 def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
@@ -47,16 +50,33 @@ def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], r
         if assessment.requires_approval:
             continue
         claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4(), row=row))
-    if claims:
-        owner = wakeups.take_prestart_owner()  # one per completion
-        if owner:
-            claims[0].owner = owner
-        create_attempts(claims, now)
-        if owner:
-            first = claims[0]
-            wakeups.keep_prestarted(str(first.attempt_id), _prestarted_row(first, run_id, now))
-        wakeups.dispatch_on_commit([str(c.attempt_id) for c in claims])
-    return len(rows) - len(claims)
+    if not claims:
+        return len(rows)
+    owner = wakeups.take_prestart_owner()  # one per completion
+    if owner:
+        claims[0].owner = owner
+    # In a savepoint (``Guard.batch``): a successor the database refuses stays READY for a tick, which isolates
+    # and, if it keeps failing, quarantines it; the completion itself commits.
+    guard = units.Guard(SUCCESSORS_JOB)
+    created = guard.batch(
+        claims,
+        lambda c: units.Unit(
+            key=f"node:{c.node.pk}",
+            ids={
+                "tenant": run.get("tenant_id"),
+                "run": run_id,
+                "node": c.node.pk,
+                "node_key": (c.row or {}).get("key"),
+            },
+        ),
+        lambda cs: create_attempts(list(cs), now),
+    )
+    if owner and created and created[0] is claims[0]:
+        first = claims[0]
+        wakeups.keep_prestarted(str(first.attempt_id), _prestarted_row(first, run_id, now))
+    if created:
+        wakeups.dispatch_on_commit([str(c.attempt_id) for c in created])
+    return len(rows) - len(created)
 
 
 def attempt_timeout_at(config: dict[str, Any], now: datetime) -> datetime | None:

@@ -65,6 +65,15 @@ broker_messages_rejected_total = Counter(
 process_restarts_total = Counter(
     "process_restarts_total", "Children of manage.py run restarted after an unexpected exit", ["process"]
 )
+# Batch jobs (issue 16, ``orchestrator.lib.units``): a unit of work that raised, and one that was quarantined.
+unit_failures_total = Counter(
+    "orchestrator_unit_failures_total", "Units of work of a batch job that raised (isolated from the others)", ["job"]
+)
+unit_quarantined_total = Counter(
+    "orchestrator_unit_quarantined_total",
+    "Units of work moved to their terminal state after repeated failures",
+    ["job"],
+)
 
 # Gauge-like values computed from the database at scrape time: name -> (help, labels, function).
 ScrapeFunction = Callable[[], Iterable[tuple[tuple[str, ...], float]]]

@@ -10,11 +10,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from orchestrator import runs, wakeups
+from orchestrator import quarantine, runs, wakeups
 from orchestrator.executors import task_controller
+from orchestrator.lib import units
 from orchestrator.models import NodeRunStatus, WorkflowNodeRun
 
 logger = logging.getLogger(__name__)
+
+REAP_JOB, POLL_JOB = "reaper.leases", "reaper.poll"
 
 
 def reap_expired_leases(*, limit: int = 200) -> int:
@@ -27,6 +30,7 @@ def reap_expired_leases(*, limit: int = 200) -> int:
         .values_list("id", "lease_owner", "timeout_at", "external_task_id")[:limit]
     )
     reaped = 0
+    guard = units.Guard(REAP_JOB, quarantine=quarantine.fail_run_of)  # each attempt a unit (issue 16)
     for node_run_id, owner, timeout_at, external_task_id in rows:
         if timeout_at is not None and timeout_at <= now:
             error = "timed out (timeout_seconds elapsed)"
@@ -34,10 +38,11 @@ def reap_expired_leases(*, limit: int = 200) -> int:
             error = "dispatched but never started by a worker before NODE_DISPATCH_TIMEOUT_SECONDS"
         else:
             error = f"lease expired: worker {owner} stopped renewing it (crashed or was killed)"
-        if runs.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
-            reaped += 1
-            if external_task_id:
-                wakeups.cancel_remote_on_commit([external_task_id])
+        with guard.unit(quarantine.attempt_unit(node_run_id)):
+            if runs.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
+                reaped += 1
+                if external_task_id:
+                    wakeups.cancel_remote_on_commit([external_task_id])
     return reaped
 
 
@@ -52,6 +57,7 @@ def poll_quiet_attempts(*, limit: int = 100) -> int:
         .values_list("id", "external_task_id")[:limit]
     )
     polled = 0
+    guard = units.Guard(POLL_JOB, quarantine=quarantine.fail_run_of)  # each attempt a unit (issue 16)
     for node_run_id, task_id in rows:
         WorkflowNodeRun.objects.filter(pk=node_run_id).update(last_polled_at=now)
         try:
@@ -60,13 +66,14 @@ def poll_quiet_attempts(*, limit: int = 100) -> int:
             logger.warning("polling task %s failed: %s", task_id, exc)
             continue
         polled += 1
-        if report is None:
-            runs.fail_node_run(node_run_id=node_run_id, error="the task controller does not know this task")
-        elif report.get("status") in (NodeRunStatus.COMPLETED, NodeRunStatus.FAILED):
-            runs.report_node_run_result(
-                node_run_id=node_run_id,
-                status=str(report["status"]),
-                output=report.get("output"),
-                error=str(report.get("error") or ""),
-            )
+        with guard.unit(quarantine.attempt_unit(node_run_id)):
+            if report is None:
+                runs.fail_node_run(node_run_id=node_run_id, error="the task controller does not know this task")
+            elif report.get("status") in (NodeRunStatus.COMPLETED, NodeRunStatus.FAILED):
+                runs.report_node_run_result(
+                    node_run_id=node_run_id,
+                    status=str(report["status"]),
+                    output=report.get("output"),
+                    error=str(report.get("error") or ""),
+                )
     return polled

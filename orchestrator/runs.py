@@ -796,7 +796,15 @@ def _maybe_finish_run(run_id: Any, now: datetime) -> None:
     _finish_workspace(run)
 
 
-def _fail_run(run_id: Any, error: str, now: datetime) -> None:
+def fail_run(*, run_id: Any, error: str, now: datetime | None = None) -> bool:
+    """RUNNING run → FAILED with ``error`` whatever its nodes say (a quarantined unit, ``orchestrator.quarantine``):
+    active nodes and attempts CANCELLED, ``workflow.failed`` emitted, workspace released. Returns whether it moved
+    (False: no such run, or not RUNNING)."""
+    with transaction.atomic():
+        return _fail_run(run_id, error, now or timezone.now())
+
+
+def _fail_run(run_id: Any, error: str, now: datetime) -> bool:
     run = (
         WorkflowRun.objects.select_for_update()
         .filter(pk=run_id)
@@ -805,7 +813,7 @@ def _fail_run(run_id: Any, error: str, now: datetime) -> None:
     )
     move = RUN[RunAction.FAIL]
     if run is None or run["status"] not in move.sources:
-        return
+        return False
     WorkflowRun.objects.filter(pk=run_id, **move.where()).update(
         status=move.target, error=error[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
     )
@@ -813,6 +821,7 @@ def _fail_run(run_id: Any, error: str, now: datetime) -> None:
     _run_event("workflow.failed", run, status=RunStatus.FAILED, error=error[:1000])
     metrics.workflow_runs_total.labels(status=RunStatus.FAILED).inc()
     _finish_workspace(run)
+    return True
 
 
 def _finish_workspace(run: Mapping[str, Any]) -> None:

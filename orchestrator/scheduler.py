@@ -29,14 +29,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals import gate
-from approvals.policy import assess_node_action, policy_for_tenant
-from orchestrator import engine, metrics, runs, wakeups
+from approvals.policy import ActionAssessment, assess_node_action, policy_for_tenant
+from orchestrator import engine, metrics, quarantine, runs, wakeups
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
+from orchestrator.lib import units
 from orchestrator.models import NodeStatus, NodeType, WorkflowNode
 from orchestrator.transitions import NODE, NodeAction
 from workspaces import scheduling
 
 logger = logging.getLogger(__name__)
+
+TICK_JOB = "scheduler.tick"
 
 
 @contextmanager
@@ -110,42 +113,68 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
         to_dispatch: list[Claim] = []
         readiness: dict[Any, Any] = {}
         policies: dict[Any, dict[str, Any]] = {}
+        # Each node is a unit (``orchestrator.lib.units``): one that raises is rolled back to its savepoint and
+        # counted, the others go on; one that keeps failing fails its run (``quarantine.fail_run_of``).
+        guard = units.Guard(TICK_JOB, quarantine=quarantine.fail_run_of)
         for node in nodes:
+            unit = quarantine.node_unit(node)
             if node.type != NodeType.TASK:
-                _handle_control_node(runs.NodeRef.from_node(node), node, now)
+                with guard.unit(unit):
+                    _handle_control_node(runs.NodeRef.from_node(node), node, now)
                 continue
-            workspace_id = node.run.workspace_id
-            if workspace_id is not None and not _workspace_ready(node, readiness, now):
+            # The hot path (a plain TASK the policy lets through, no workspace) runs no SQL here: no savepoint.
+            with guard.unit(unit, sql=False) as assessed:
+                assessment = _assess(node, policies)
+            if assessed.failed:
                 continue
-            decision = _check_gate(node, policies)
-            if not decision.proceed:
+            if node.run.workspace_id is None and not assessment.requires_approval:
+                to_dispatch.append(Claim(node=node, attempt_id=uuid.uuid4()))
                 continue
-            claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=decision.approval_id or "")
-            if workspace_id is not None:
-                claim.fencing_token = _lock_workspace(node, claim.attempt_id, readiness, now)
-                if claim.fencing_token is None:
-                    continue
-            to_dispatch.append(claim)
-        if to_dispatch:
-            create_attempts(to_dispatch, now)
-            wakeups.dispatch_on_commit([str(c.attempt_id) for c in to_dispatch], dispatch)
+            with guard.unit(unit):
+                claim = _prepare_claim(node, assessment, readiness, now)
+                if claim is not None:
+                    to_dispatch.append(claim)
+        # One statement for the whole batch; if the database refuses it, claim by claim (see ``Guard.batch``).
+        created = guard.batch(
+            to_dispatch, lambda c: quarantine.node_unit(c.node), lambda cs: create_attempts(list(cs), now)
+        )
+        if created:
+            wakeups.dispatch_on_commit([str(c.attempt_id) for c in created], dispatch)
     metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
     return len(nodes)
 
 
-def _check_gate(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> gate.GateResult:
-    """Assess the node's action once (with the tenant's policy that came with the claim): an action the policy
-    does not send to approval proceeds without a query; everything else (approval needed, an approved request
-    to execute) is the gate's decision, with this assessment handed to it."""
+def _assess(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> ActionAssessment:
+    """Assess the node's action with the tenant's policy that came with the claim (no query)."""
     tenant = node.run.tenant
     if tenant.pk not in policies:
         policies[tenant.pk] = policy_for_tenant(tenant.risk_policy)
-    assessment = assess_node_action(
+    return assess_node_action(
         policies[tenant.pk], tenant_id=tenant.pk, run_id=node.run_id, node_key=node.key, config=node.config
     )
-    if not assessment.requires_approval:
-        return gate.GateResult(proceed=True)
-    return gate.check_before_dispatch(node=node, assessment=assessment)
+
+
+def _prepare_claim(
+    node: WorkflowNode, assessment: ActionAssessment, readiness: dict[Any, Any], now: datetime
+) -> Claim | None:
+    """A TASK that needs more than its assessment: the run's workspace must be ready, and an action the policy
+    sends to approval is the gate's decision (with this assessment handed to it); then the workspace lock.
+    Returns the claim, or None when the node waits (or failed with a reason)."""
+    if node.run.workspace_id is not None and not _workspace_ready(node, readiness, now):
+        return None
+    decision = (
+        gate.check_before_dispatch(node=node, assessment=assessment)
+        if assessment.requires_approval
+        else gate.GateResult(proceed=True)
+    )
+    if not decision.proceed:
+        return None
+    claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=decision.approval_id or "")
+    if node.run.workspace_id is not None:
+        claim.fencing_token = _lock_workspace(node, claim.attempt_id, readiness, now)
+        if claim.fencing_token is None:
+            return None
+    return claim
 
 
 # --- Workspaces (SPEC §4): provision before a TASK, one TASK at a time per workspace ---------------------------

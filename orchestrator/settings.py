@@ -291,6 +291,11 @@ TASK_CONTROLLER_URL = env.url("TASK_CONTROLLER_URL", "http://bytebot-task-contro
 INTERNAL_SERVICE_TOKEN = env.secret("INTERNAL_SERVICE_TOKEN")
 SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", True)
 SCHEDULER_BATCH_SIZE = env.int("SCHEDULER_BATCH_SIZE", 10, minimum=1, maximum=1000)
+# Batch jobs (issue 16, ``orchestrator.lib.units``): a unit (run node, attempt, approval, delivery, workspace) that
+# fails this many times in a row is quarantined (its terminal state); the count lives in the cache and is forgotten
+# after UNIT_FAILURE_WINDOW_SECONDS without a new failure.
+UNIT_QUARANTINE_AFTER_FAILURES = env.int("UNIT_QUARANTINE_AFTER_FAILURES", 5, minimum=1, maximum=1000)
+UNIT_FAILURE_WINDOW_SECONDS = env.int("UNIT_FAILURE_WINDOW_SECONDS", 3600, minimum=10, maximum=7 * 86400)
 HIGH_RISK_APPROVAL_EXPIRY_MINUTES = env.int("HIGH_RISK_APPROVAL_EXPIRY_MINUTES", 60, minimum=1)
 APPROVAL_VALIDITY_MINUTES = env.int("APPROVAL_VALIDITY_MINUTES", 60, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import events
-from orchestrator.lib import crypto
+from orchestrator.lib import crypto, units
 from orchestrator.lib.errors import InvalidInput, InvalidStateError
 
 from . import signing, ssrf
@@ -317,24 +317,48 @@ def dispatch_due_deliveries(*, now: datetime | None = None, batch_size: int = 50
     never hand out the same row twice. Returns how many were dispatched.
     """
     dispatched = 0
+    # Each delivery is a unit (issue 16): one UPDATE for the batch, delivery by delivery if the database refuses
+    # it; a delivery that keeps failing is quarantined FAILED (``_quarantine_delivery``).
+    guard = units.Guard(DISPATCH_JOB, quarantine=_quarantine_delivery)
+    failed: list[Any] = []  # not picked again by this sweep's next batches
     for _ in range(max_batches):
         at = now or timezone.now()
         with transaction.atomic():
             due = (
                 WebhookDelivery.objects.filter(status__in=LIVE_DELIVERY_STATUSES, next_attempt_at__lte=at)
                 .order_by("next_attempt_at")
+                .exclude(pk__in=failed)
                 .select_for_update(skip_locked=True)
             )
-            ids = [str(pk) for pk in due.values_list("id", flat=True)[:batch_size]]
-            if ids:
-                WebhookDelivery.objects.filter(pk__in=ids).update(
-                    status=DeliveryStatus.QUEUED, lease_token=None, next_attempt_at=at + REDISPATCH_AFTER
-                )
-                transaction.on_commit(partial(send_delivery_tasks, ids), robust=True)
-        dispatched += len(ids)
-        if len(ids) < batch_size:
+            rows = list(due.values_list("id", "tenant_id")[:batch_size])
+            queued = guard.batch(rows, _delivery_unit, partial(_requeue, at=at))
+            failed += [pk for pk, _ in set(rows) - set(queued)]
+            if queued:
+                transaction.on_commit(partial(send_delivery_tasks, [str(pk) for pk, _ in queued]), robust=True)
+        dispatched += len(queued)
+        if len(rows) < batch_size:
             break
     return dispatched
+
+
+DISPATCH_JOB = "webhooks.dispatch"
+
+
+def _requeue(rows: Sequence[tuple[Any, Any]], *, at: datetime) -> None:
+    WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        status=DeliveryStatus.QUEUED, lease_token=None, next_attempt_at=at + REDISPATCH_AFTER
+    )
+
+
+def _delivery_unit(row: tuple[Any, Any]) -> units.Unit:
+    return units.Unit(key=f"delivery:{row[0]}", ids={"tenant": row[1], "delivery": row[0]})
+
+
+def _quarantine_delivery(unit: units.Unit, ids: Any, reason: str) -> None:
+    """A delivery the sweep keeps failing to re-dispatch gives up: FAILED with ``reason`` (it can be redelivered)."""
+    WebhookDelivery.objects.filter(pk=ids["delivery"], status__in=LIVE_DELIVERY_STATUSES).update(
+        status=DeliveryStatus.FAILED, lease_token=None, last_error=reason[:500]
+    )
 
 
 def prune_deliveries(*, now: datetime | None = None, batch_size: int = 1000) -> int:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestrator import events
+from orchestrator.lib import units
 
 from .lifecycle import Action, backoff_seconds, sources, target
 from .models import Operation, Workspace, WorkspaceStatus
@@ -199,9 +200,17 @@ def enqueue_due_operations(*, limit: int = 500) -> int:
     due = (
         Workspace.objects.exclude(operation=Operation.NONE)
         .filter(operation_due_at__lte=timezone.now())
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "tenant_id")[:limit]
     )
-    ids = list(due)
-    for workspace_id in ids:
-        enqueue_operation(workspace_id)
-    return len(ids)
+    rows = list(due)
+    # Each workspace is a unit (issue 16): a message that cannot be sent is reported and the others still go. No
+    # quarantine: the operation itself (``perform_due_operation``) settles failures, this only re-sends.
+    guard = units.Guard(REQUEUE_JOB)
+    for workspace_id, tenant_id in rows:
+        unit = units.Unit(key=f"workspace:{workspace_id}", ids={"tenant": tenant_id, "workspace": workspace_id})
+        with guard.unit(unit, sql=False):
+            enqueue_operation(workspace_id)
+    return len(rows) - guard.failures
+
+
+REQUEUE_JOB = "workspaces.requeue"

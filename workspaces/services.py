@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from orchestrator import events
+from orchestrator.lib import units
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 
 from .errors import LockHeld
@@ -246,13 +247,22 @@ def hibernate_idle_workspaces(*, limit: int = 200) -> int:
         Workspace.objects.filter(status=WorkspaceStatus.READY)
         .filter(Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, status_changed_at__lt=cutoff))
         .filter(Q(lock_owner__isnull=True) | Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lte=now))
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "tenant_id")[:limit]
     )
     count = 0
-    for workspace_id in list(idle):
-        try:
-            hibernate_workspace(workspace_id=workspace_id, reason="idle", idle_before=cutoff)
-            count += 1
-        except (InvalidStateError, LockHeld, NotFoundError):
-            continue  # used, locked or changed since the query: not idle any more
+    # Each workspace is a unit (issue 16): its own transaction, an error counted and logged, the others go on. No
+    # quarantine: a workspace that cannot hibernate stays READY (harmless), reported at every pass.
+    guard = units.Guard(HIBERNATE_JOB)
+    for workspace_id, tenant_id in list(idle):
+        with guard.unit(
+            units.Unit(key=f"workspace:{workspace_id}", ids={"tenant": tenant_id, "workspace": workspace_id})
+        ):
+            try:
+                hibernate_workspace(workspace_id=workspace_id, reason="idle", idle_before=cutoff)
+                count += 1
+            except (InvalidStateError, LockHeld, NotFoundError):
+                continue  # used, locked or changed since the query: not idle any more
     return count
+
+
+HIBERNATE_JOB = "workspaces.hibernate_idle"
