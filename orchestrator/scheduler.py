@@ -123,14 +123,14 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
                     _handle_control_node(runs.NodeRef.from_node(node), node, now)
                 continue
             # The hot path (a plain TASK the policy lets through, no workspace) runs no SQL here: no savepoint.
-            with guard.unit(unit, sql=False) as assessed:
+            with guard.unit(unit, sql=False, last_step=False) as assessed:
                 assessment = _assess(node, policies)
             if assessed.failed:
                 continue
             if node.run.workspace_id is None and not assessment.requires_approval:
                 to_dispatch.append(Claim(node=node, attempt_id=uuid.uuid4()))
                 continue
-            with guard.unit(unit):
+            with guard.unit(unit, last_step=False):
                 claim = _prepare_claim(node, assessment, readiness, now)
                 if claim is not None:
                     to_dispatch.append(claim)

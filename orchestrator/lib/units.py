@@ -163,10 +163,11 @@ class Guard:
         self.failures = 0
 
     @contextmanager
-    def unit(self, unit: Unit, *, sql: bool = True) -> Iterator[Outcome]:
+    def unit(self, unit: Unit, *, sql: bool = True, last_step: bool = True) -> Iterator[Outcome]:
         """Run the ``with`` body as ``unit``: an exception is caught, reported and counted (the body's writes are
         rolled back), then the pass goes on after the block. ``sql=False`` skips the savepoint for a body that
-        runs no SQL; precondition: then it really runs none (a database error inside a transaction is re-raised).
+        runs no SQL (or opens its own transactions). ``last_step=False``: more steps of the same unit follow in
+        this pass, so this one's success does not yet clear the unit's failure count.
         """
         outcome = Outcome()
         try:
@@ -178,7 +179,7 @@ class Guard:
         except Exception as exc:
             self._failed(unit, exc, outcome)
         else:
-            if _RECENT_FAILURES and _cache_key(self.job, unit.key) in _RECENT_FAILURES:
+            if last_step and _RECENT_FAILURES and _cache_key(self.job, unit.key) in _RECENT_FAILURES:
                 clear_failures(self.job, unit.key)
 
     def each(self, items: Sequence[T], unit_of: Callable[[T], Unit], apply: Callable[[T], Any]) -> list[T]:
