@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from orchestrator.lib.httpmethods import requested_methods
 from orchestrator.lib.tools import RISK_LEVELS, get_tool
 
 from .hashing import action_hash
@@ -121,22 +122,27 @@ def _declared_rules(policy: Mapping[str, Any], tool: str) -> list[tuple[str, str
 
 
 def _http_rules(policy: Mapping[str, Any], tool: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every method the request asks for counts (``orchestrator.lib.httpmethods``): the declared one and the
+    overrides a server may honour (``X-HTTP-Method-Override`` and kin, ``_method`` in the query or body), so a
+    GET tunnelling a DELETE is assessed as the DELETE."""
     http = policy.get("http")
     if not isinstance(http, Mapping) or tool not in _strings(http.get("tools")):
         return []
-    raw_method = params.get("method", "GET")
-    if raw_method is None:
-        raw_method = "GET"
-    if not isinstance(raw_method, str):
-        return [(_level(http.get("mutating_level"), "MEDIUM"), f"unrecognised HTTP method {raw_method!r}")]
-    method = raw_method.strip().upper() or "GET"
     safe = {m.upper() for m in _strings(http.get("safe_methods"))}
-    if method in safe:
-        return []
-    reason = f"HTTP {method} changes remote state"
-    if method not in {m.upper() for m in _strings(http.get("mutating_methods"))}:
-        reason = f"unrecognised HTTP method {method!r}"
-    return [(_level(http.get("mutating_level"), "MEDIUM"), reason)]
+    mutating = {m.upper() for m in _strings(http.get("mutating_methods"))}
+    level = _level(http.get("mutating_level"), "MEDIUM")
+    found: list[tuple[str, str]] = []
+    for method in requested_methods(params):
+        via = "" if method.source == "method" else f" (via {method.source})"
+        if not method.valid:  # not a string: ``name`` is its repr
+            found.append((level, f"unrecognised HTTP method {method.name}{via}"))
+        elif method.name in safe:
+            continue
+        elif method.name in mutating:
+            found.append((level, f"HTTP {method.name} changes remote state{via}"))
+        else:
+            found.append((level, f"unrecognised HTTP method {method.name!r}{via}"))
+    return found
 
 
 def _delete_rules(policy: Mapping[str, Any], tool: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.lib.httpmethods import effective_method
 from orchestrator.lib.tools import get_tool
 
 PREVIEW_LIMIT = 4000
@@ -34,9 +35,14 @@ def summarize_message(params: Mapping[str, Any], tool: str = "email.send") -> st
 
 
 def summarize_http(params: Mapping[str, Any]) -> str:
-    """An HTTP request: ``<METHOD> <url>``."""
+    """An HTTP request: ``<METHOD> <url>``; a method override shows as what it is (``DELETE (sent as GET with the
+    X-HTTP-Method-Override header) <url>``), see ``orchestrator.lib.httpmethods``."""
     method = _text(params.get("method") or "GET", 10).upper()
-    return f"{method} {_text(params.get('url', '?'), 200)}"
+    url = _text(params.get("url", "?"), 200)
+    effective = effective_method(params)
+    if effective.source != "method" and effective.name != method:
+        return f"{_text(effective.name, 10)} (sent as {method} with {effective.source}) {url}"
+    return f"{method} {url}"
 
 
 def summarize(tool: str, params: Any) -> str:

@@ -97,7 +97,8 @@ def _http_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-# LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM.
+# LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM, counting method
+# overrides (X-HTTP-Method-Override and kin, ``_method`` in the query or body; ``orchestrator.lib.httpmethods``).
 @tool("http.request", params=_http_params, risk="LOW", summary=summarize_http)
 def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: the parsed body of a JSON
