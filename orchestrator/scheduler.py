@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import DataError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals import gate
@@ -103,19 +103,33 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
         return 0
     started = time.perf_counter()
     limit = batch_size or settings.SCHEDULER_BATCH_SIZE
-    now = timezone.now()
+    try:
+        claimed = _tick(limit, timezone.now(), dispatch, one_by_one=False)
+    except DataError:
+        # A row the driver cannot read (a stored value outside Python's range) fails the batch SELECT itself: that
+        # pass is rolled back, and this one loads the due nodes one by one, each a unit (never on the hot path).
+        logger.warning("scheduler tick: the batch could not be read; loading due nodes one by one", exc_info=True)
+        claimed = _tick(limit, timezone.now(), dispatch, one_by_one=True)
+    metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
+    return claimed
+
+
+def _tick(limit: int, now: datetime, dispatch: wakeups.Dispatcher | None, *, one_by_one: bool) -> int:
     with transaction.atomic():
         # The run comes along in the same statement (the gate and the workspace need it); only node rows are locked.
         query = WorkflowNode.objects.filter(_due(now)).order_by().select_related("run__tenant")
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True, of=("self",))
-        nodes = list(query.only(*CLAIM_FIELDS, *RUN_FIELDS)[:limit])
-        to_dispatch: list[Claim] = []
-        readiness: dict[Any, Any] = {}
-        policies: dict[Any, dict[str, Any]] = {}
         # Each node is a unit (``orchestrator.lib.units``): one that raises is rolled back to its savepoint and
         # counted, the others go on; one that keeps failing fails its run (``quarantine.fail_run_of``).
         guard = units.Guard(TICK_JOB, quarantine=quarantine.fail_run_of)
+        if one_by_one:
+            nodes = _load_one_by_one(query, limit, guard)
+        else:
+            nodes = list(query.only(*CLAIM_FIELDS, *RUN_FIELDS)[:limit])
+        to_dispatch: list[Claim] = []
+        readiness: dict[Any, Any] = {}
+        policies: dict[Any, dict[str, Any]] = {}
         for node in nodes:
             unit = quarantine.node_unit(node)
             if node.type != NodeType.TASK:
@@ -140,8 +154,18 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
         )
         if created:
             wakeups.dispatch_on_commit([str(c.attempt_id) for c in created], dispatch)
-    metrics.scheduler_loop_duration_seconds.observe(time.perf_counter() - started)
     return len(nodes)
+
+
+def _load_one_by_one(query: QuerySet[WorkflowNode], limit: int, guard: units.Guard) -> list[WorkflowNode]:
+    """The due nodes (locked as in the batch), each loaded in its own unit: a node or run whose row cannot be read
+    is counted against its unit (its ids are columns that always read) and, if it keeps failing, its run fails."""
+    loaded: list[WorkflowNode] = []
+    for node_id, run_id, tenant_id in query.values_list("id", "run_id", "run__tenant_id")[:limit]:
+        unit = units.Unit(key=f"node:{node_id}", ids={"tenant": tenant_id, "run": run_id, "node": node_id})
+        with guard.unit(unit, last_step=False):
+            loaded.append(query.only(*CLAIM_FIELDS, *RUN_FIELDS).get(pk=node_id))
+    return loaded
 
 
 def _assess(node: WorkflowNode, policies: dict[Any, dict[str, Any]]) -> ActionAssessment:

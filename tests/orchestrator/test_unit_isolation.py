@@ -247,3 +247,24 @@ def test_the_reaper_reaps_the_other_attempts_when_one_is_poisoned() -> None:
     poisoned.refresh_from_db()
     assert poisoned.status == RunStatus.FAILED and poisoned.error.startswith("internal_error:")
     assert "reaper.leases" in poisoned.error
+
+
+@pytest.mark.postgres
+def test_a_run_row_python_cannot_read_is_isolated_and_quarantined() -> None:
+    """The issue's case: a timestamp PostgreSQL stores but Python cannot read (year 10000) in one run fails the
+    batch SELECT itself; the tick then loads node by node, so the other tenant's node is claimed, and the poisoned
+    run ends FAILED after the threshold."""
+    poisoned, healthy = started_run(task("a")), started_run(task("a"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{WorkflowRun._meta.db_table}" SET "started_at" = %s::timestamptz WHERE "id" = %s',  # noqa: S608
+            ["10000-01-01T00:00:00Z", poisoned.pk],
+        )
+    tick()
+    assert node(healthy, "a").status == NodeStatus.RUNNING
+    assert WorkflowNodeRun.objects.filter(run=healthy).count() == 1
+    tick()
+    tick()
+    status, error = WorkflowRun.objects.filter(pk=poisoned.pk).values_list("status", "error").get()
+    assert status == RunStatus.FAILED and error.startswith("internal_error: failed 3 times in a row in scheduler.tick")
+    assert tick() == 0
