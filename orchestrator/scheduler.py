@@ -30,9 +30,11 @@ from django.utils import timezone
 
 from approvals import gate
 from approvals.policy import assess_node_action, policy_for_tenant
-from orchestrator import engine, metrics, runs, wakeups
+from orchestrator import metrics, progress, wakeups
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
 from orchestrator.models import NodeStatus, NodeType, WorkflowNode
+from orchestrator.nodes.decision import decision_sources, evaluate_decision
+from orchestrator.nodes.wait import parse_timestamp
 from orchestrator.transitions import NODE, NodeAction
 from workspaces import scheduling
 
@@ -112,7 +114,7 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
         policies: dict[Any, dict[str, Any]] = {}
         for node in nodes:
             if node.type != NodeType.TASK:
-                _handle_control_node(runs.NodeRef.from_node(node), node, now)
+                _handle_control_node(progress.NodeRef.from_node(node), node, now)
                 continue
             workspace_id = node.run.workspace_id
             if workspace_id is not None and not _workspace_ready(node, readiness, now):
@@ -171,8 +173,8 @@ def _workspace_ready(node: WorkflowNode, seen: dict[Any, Any], now: datetime) ->
     if readiness.is_pending:
         _defer(node, readiness.retry_after_seconds, now)
     else:
-        runs.fail_node(
-            node=runs.NodeRef.from_node(node),
+        progress.fail_node(
+            node=progress.NodeRef.from_node(node),
             error=f"workspace_failed: {readiness.reason}",
             action=NodeAction.FAIL_CLAIM,
             now=now,
@@ -192,7 +194,7 @@ def _lock_workspace(node: WorkflowNode, attempt_id: Any, seen: dict[Any, Any], n
     if isinstance(outcome, scheduling.Grant):
         return outcome.fencing_token
     if isinstance(outcome, scheduling.Held):
-        # Released attempts bring waiting nodes forward (``runs.release_workspace``), so this is only the fallback.
+        # Released attempts bring waiting nodes forward (``progress.release_workspace``), so this is only the fallback.
         _defer(node, outcome.retry_after_ms / 1000, now)
         return None
     seen.pop(node.run.pk, None)
@@ -212,31 +214,31 @@ def workspace_settled(workspace_id: Any, status: str) -> None:
 
 def _handle_control_node(ref: Any, node: WorkflowNode, now: datetime) -> None:
     if node.type == NodeType.PARALLEL:
-        runs.finish_control_node(node=ref, output={"branches": node.config.get("branches", [])}, now=now)
+        progress.finish_control_node(node=ref, output={"branches": node.config.get("branches", [])}, now=now)
     elif node.type == NodeType.DECISION:
-        sources = engine.decision_sources(node.config)
+        sources = decision_sources(node.config)
         outputs = dict(
             WorkflowNode.objects.filter(run_id=node.run_id, key__in=sources, status=NodeStatus.COMPLETED).values_list(
                 "key", "output"
             )
         )
-        result = engine.evaluate_decision(node.config, outputs)
+        result = evaluate_decision(node.config, outputs)
         if result.branch is None:
-            runs.fail_node(node=ref, error=result.error, action=NodeAction.FAIL_CLAIM, now=now)
+            progress.fail_node(node=ref, error=result.error, action=NodeAction.FAIL_CLAIM, now=now)
         else:
-            runs.finish_control_node(node=ref, output=result.output(), branch=result.branch, now=now)
+            progress.finish_control_node(node=ref, output=result.output(), now=now)
     elif node.type == NodeType.WAIT:
         if node.status == NodeStatus.WAITING:
             waited = node.not_before.isoformat() if node.not_before else now.isoformat()
-            runs.finish_control_node(node=ref, output={"waited_until": waited}, now=now)
+            progress.finish_control_node(node=ref, output={"waited_until": waited}, now=now)
             return
         wait = node.config.get("wait", {})
         if "until" in wait:
-            due = engine.parse_timestamp(wait["until"]) or now
+            due = parse_timestamp(wait["until"]) or now
         else:
             due = now + timedelta(seconds=float(wait.get("seconds", 0)))
         if due <= now:
-            runs.finish_control_node(node=ref, output={"waited_until": due.isoformat()}, now=now)
+            progress.finish_control_node(node=ref, output={"waited_until": due.isoformat()}, now=now)
             return
         # The timer lives in the database (``not_before``), so it survives restarts; no worker sleeps on it.
         timer = NODE[NodeAction.START_TIMER]

@@ -26,10 +26,11 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from approvals import gate
-from orchestrator import metrics, runs, scheduler, wakeups
+from orchestrator import completion, metrics, scheduler, wakeups
 from orchestrator.claims import workspace_lease_seconds
 from orchestrator.lib import tools
 from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.progress import NodeRef
 from workspaces import scheduling
 
 from . import task_controller
@@ -151,7 +152,7 @@ def _start_in_one_statement(node_run_ids: list[str], owner: str, remote: bool, n
         "THEN %(now)s + make_interval(secs => (n.\"config\"->>'timeout_seconds')::float8) END"
     )
     lease = timeout_at if remote else f"LEAST(%(lease)s, {timeout_at})"
-    node_columns = ", ".join(f'n."{name}" AS "node__{name}"' for name in runs.NodeRef.FIELDS if name != "run_id")
+    node_columns = ", ".join(f'n."{name}" AS "node__{name}"' for name in NodeRef.FIELDS if name != "run_id")
     # Only our table names and fixed SQL are interpolated; every value is a parameter.
     sql = (
         f'UPDATE "{attempt_table}" a SET "lease_owner" = %(owner)s, "timeout_at" = {timeout_at}, '  # noqa: S608
@@ -193,7 +194,7 @@ def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
         return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
     values = (
         WorkflowNodeRun.objects.filter(pk=node_run_id)
-        .values(*ATTEMPT_FIELDS, "run__workspace_id", *(f"node__{name}" for name in runs.NodeRef.FIELDS))
+        .values(*ATTEMPT_FIELDS, "run__workspace_id", *(f"node__{name}" for name in NodeRef.FIELDS))
         .first()
     )
     if values is None:
@@ -232,12 +233,12 @@ def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     if isinstance(started, str):
         return started
     row = started
-    node = runs.NodeRef.from_values(row, prefix="node__")
+    node = NodeRef.from_values(row, prefix="node__")
     timeout_at = row["timeout_at"]
     action = row["input"] or {}
     approval_id = row["approval_id"]
     if approval_id and not gate.claim_execution(approval_id=approval_id, node_run_id=str(node_run_id), action=action):
-        runs.fail_node_run(
+        completion.fail_node_run(
             node_run_id=node_run_id,
             error="approval_already_executed: the approved action already ran (or changed); not run again",
             owner=owner,
@@ -253,7 +254,7 @@ def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
 def _run_local(
     node_run_id: str,
     row: dict[str, Any],
-    node: runs.NodeRef,
+    node: NodeRef,
     action: dict[str, Any],
     owner: str,
     timeout_at: Any,
@@ -273,7 +274,7 @@ def _run_local(
         workspace = (row["run__workspace_id"], workspace_lease_seconds(node.config))
         # The lease was taken at claim time; the message may have waited in the queue past it.
         if not renew_workspace_lease(str(node_run_id), *workspace):
-            runs.fail_node_run(
+            completion.fail_node_run(
                 node_run_id=node_run_id,
                 error="stale_fencing_token: the workspace lease expired before the attempt started",
                 owner=owner,
@@ -301,16 +302,14 @@ def _run_local(
             approval_id=approval_id, node_run_id=str(node_run_id), succeeded=not error, output=output, error=error
         )
     if error:
-        runs.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node, retryable=retryable)
+        completion.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node, retryable=retryable)
         return "failed"
-    if not runs.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
+    if not completion.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
         return "lost"
     return "completed"
 
 
-def _dispatch_remote(
-    node_run_id: str, row: dict[str, Any], node: runs.NodeRef, action: dict[str, Any], owner: str
-) -> str:
+def _dispatch_remote(node_run_id: str, row: dict[str, Any], node: NodeRef, action: dict[str, Any], owner: str) -> str:
     payload = task_controller.build_payload(
         node_run_id=str(node_run_id),
         run_id=str(node.run_id),
@@ -323,7 +322,7 @@ def _dispatch_remote(
     try:
         task_controller.dispatch(payload)
     except task_controller.TaskControllerError as exc:
-        runs.fail_node_run(
+        completion.fail_node_run(
             node_run_id=node_run_id, error=f"task controller dispatch failed: {exc}", owner=owner, node=node
         )
         return "failed"
