@@ -20,8 +20,9 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from approvals.policy import assess_node_action, policy_for_tenant
+from orchestrator import nodes as node_types
 from orchestrator import wakeups
-from orchestrator.models import NodeRunStatus, NodeType, WorkflowNode, WorkflowNodeRun
+from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun
 from orchestrator.transitions import NODE, NodeAction
 
 
@@ -39,7 +40,8 @@ def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], r
     claims: list[Claim] = []
     for row in rows:
         config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
-        if row.get("type") != NodeType.TASK:
+        kind = node_types.REGISTRY.get(str(row.get("type")))
+        if kind is None or kind.claim is not None:  # a control node: a tick handles it
             continue
         assessment = assess_node_action(
             policy, tenant_id=run.get("tenant_id"), run_id=run_id, node_key=row.get("key", ""), config=config
@@ -87,7 +89,7 @@ def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
         "node__id": claim.node.pk,
         "node__run_id": run_id,
         "node__key": row.get("key", ""),
-        "node__type": row.get("type", NodeType.TASK),
+        "node__type": row.get("type", "TASK"),
         "node__successors": row.get("successors") or [],
         "node__config": config,
         "node__continue_on_failure": bool(row.get("continue_on_failure")),

@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from orchestrator import nodes as node_types
 from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
 from orchestrator.definitions import MAX_NODES
@@ -25,7 +26,7 @@ from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import RepresentedListMixin, represent
-from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.nodes.task import MAX_TIMEOUT_SECONDS
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
@@ -131,7 +132,7 @@ class NodeDefinitionSerializer(serializers.Serializer):
     """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
 
     key = serializers.RegexField(NODE_KEY, max_length=64)
-    type = serializers.ChoiceField(choices=NodeType.choices)
+    type = serializers.ChoiceField(choices=node_types.NODE_TYPES)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     depends_on = serializers.ListField(child=serializers.RegexField(NODE_KEY, max_length=64), required=False)
     on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)

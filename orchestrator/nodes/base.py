@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from orchestrator.lib.tools import ParamsValidator
@@ -82,6 +83,42 @@ def takes_every_branch(config: Mapping[str, Any], output: Any) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """What a control node's ``claim`` sees: the node as the scheduler claimed it (READY, or WAITING with its timer
+    due), the outputs of the COMPLETED nodes its type ``reads`` (key → output), and the tick's time."""
+
+    status: str
+    config: Mapping[str, Any]
+    not_before: datetime | None
+    outputs: Mapping[str, Any]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The node COMPLETES now with ``output`` (its type's ``not_taken`` decides the branches skipped)."""
+
+    output: Any
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The node FAILS for good with ``error`` (the run follows its ``on_failure``)."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class WaitUntil:
+    """The node goes WAITING until ``due`` (a timer in the database); it is claimed again then."""
+
+    due: datetime
+
+
+ClaimOutcome = Finish | Fail | WaitUntil
+
+
+@dataclass(frozen=True)
 class NodeKind:
     """One node type's descriptor.
 
@@ -93,11 +130,17 @@ class NodeKind:
     - ``reads(config)``: ``(field path below the node, node key)`` of each output it reads at run time; each key
       must be an ancestor (so its output exists when this node runs).
     - ``not_taken(config, output)``: once COMPLETED with ``output``, the branch targets it did not take (SKIPPED).
+    - ``claim(claimed)``: what the scheduler does when it claims one (pure: it returns a ``Finish``, ``Fail`` or
+      ``WaitUntil`` that the scheduler applies). None: the node runs an action on an executor (TASK: approvals
+      gate, workspace, attempt).
+    - ``example``: a minimal valid node of this type (without ``key`` and ``type``), for the descriptor tests.
     """
 
     name: str
     fields: frozenset[str]
     validate: Callable[[Check, dict[str, Any], dict[str, Any]], None]
+    example: Mapping[str, Any]
+    claim: Callable[[Claimed], ClaimOutcome] | None = None
     branch_targets: Callable[[Mapping[str, Any]], list[str]] = no_branches
     reads: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = reads_nothing
     not_taken: Callable[[Mapping[str, Any], Any], set[str]] = takes_every_branch

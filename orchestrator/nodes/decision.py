@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Check, NodeKind, is_number, unknown_fields
+from .base import Check, Claimed, ClaimOutcome, Fail, Finish, NodeKind, is_number, unknown_fields
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists", "truthy")
 
@@ -172,15 +172,21 @@ def evaluate_decision(config: Mapping[str, Any], outputs: Mapping[str, Any]) -> 
     )
 
 
-def decision_sources(config: Mapping[str, Any]) -> list[str]:
-    """Keys whose outputs a DECISION reads."""
-    return sorted({c["when"]["path"].split(".", 1)[0] for c in config.get("conditions", [])})
+def claim(claimed: Claimed) -> ClaimOutcome:
+    """Evaluate the conditions on the outputs read (``reads``): COMPLETE with ``{"branch", "matched"}``, or FAIL
+    when nothing matched and there is no default."""
+    result = evaluate_decision(claimed.config, claimed.outputs)
+    if result.branch is None:
+        return Fail(result.error)
+    return Finish(result.output())
 
 
 KIND = NodeKind(
     name="DECISION",
     fields=frozenset({"conditions", "default"}),
     validate=validate,
+    example={"default": "a"},
+    claim=claim,
     branch_targets=branch_targets,
     reads=reads,
     not_taken=not_taken,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Check, NodeKind
+from .base import Check, Claimed, ClaimOutcome, Finish, NodeKind
 
 
 def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
@@ -26,4 +26,16 @@ def branch_targets(config: Mapping[str, Any]) -> list[str]:
     return list(config.get("branches", []))
 
 
-KIND = NodeKind(name="PARALLEL", fields=frozenset({"branches"}), validate=validate, branch_targets=branch_targets)
+def claim(claimed: Claimed) -> ClaimOutcome:
+    """Completes at once; its branches (which depend on it) become READY."""
+    return Finish({"branches": claimed.config.get("branches", [])})
+
+
+KIND = NodeKind(
+    name="PARALLEL",
+    fields=frozenset({"branches"}),
+    validate=validate,
+    example={"branches": ["a"]},
+    branch_targets=branch_targets,
+    claim=claim,
+)

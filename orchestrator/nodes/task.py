@@ -71,4 +71,6 @@ KIND = NodeKind(
     name="TASK",
     fields=frozenset({"action", "retry", "timeout_seconds", "requires_approval", "on_reject"}),
     validate=validate,
+    example={"action": {"tool": "noop", "params": {}}},
+    claim=None,  # runs its action on an executor: the scheduler's approvals gate, workspace and attempt
 )

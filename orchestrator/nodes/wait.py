@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from .base import Check, NodeKind, is_number
+from .base import Check, Claimed, ClaimOutcome, Finish, NodeKind, WaitUntil, is_number
 
 MAX_WAIT_SECONDS = 366 * 24 * 3600
 
@@ -40,4 +40,22 @@ def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
             config["wait"] = {"until": until.isoformat()}
 
 
-KIND = NodeKind(name="WAIT", fields=frozenset({"wait"}), validate=validate)
+def claim(claimed: Claimed) -> ClaimOutcome:
+    """READY: start the timer (or complete at once when it is already due). WAITING (the timer is due): complete.
+    The timer lives in the database (``not_before``), so it survives restarts; no worker sleeps on it."""
+    now = claimed.now
+    if claimed.status == "WAITING":
+        return Finish({"waited_until": (claimed.not_before or now).isoformat()})
+    wait = claimed.config.get("wait", {})
+    if "until" in wait:
+        due = parse_timestamp(wait["until"]) or now
+    else:
+        due = now + timedelta(seconds=float(wait.get("seconds", 0)))
+    if due <= now:
+        return Finish({"waited_until": due.isoformat()})
+    return WaitUntil(due)
+
+
+KIND = NodeKind(
+    name="WAIT", fields=frozenset({"wait"}), validate=validate, example={"wait": {"seconds": 0}}, claim=claim
+)
