@@ -13,7 +13,6 @@ predecessors queue on that row lock and the count stays exact.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter as TallyCounter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orchestrator import events, metrics, wakeups
+from orchestrator import events, metrics, statements, wakeups
 from orchestrator import nodes as node_types
 from orchestrator.models import NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.transitions import ACTIVE, ATTEMPT, NODE, RUN, AttemptAction, NodeAction, RunAction
@@ -48,7 +47,7 @@ class NodeRef:
     attempts: int
     retry_base: int
 
-    FIELDS = ("id", "run_id", "key", "type", "successors", "config", "continue_on_failure", "attempts", "retry_base")
+    FIELDS = statements.NODE_FIELDS
 
     @classmethod
     def from_values(cls, values: dict[str, Any], prefix: str = "") -> NodeRef:
@@ -172,10 +171,6 @@ def fail_node(
 # --- Set-based resolution -------------------------------------------------------------------------------------
 
 
-def _db_uuid(value: Any) -> Any:
-    return value if connection.vendor == "postgresql" else uuid.UUID(str(value)).hex
-
-
 def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]:
     """One UPDATE: decrement the successors' pending count, READY when it reaches zero. Returns how many
     successors were still PENDING (so the run cannot be over) and how many became READY."""
@@ -191,7 +186,7 @@ def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]
     params = [
         unblock.target,
         connection.ops.adapt_datetimefield_value(now),
-        _db_uuid(run_id),
+        WorkflowNode._meta.get_field("run").get_db_prep_value(run_id, connection),
         unblock.source,
         *keys,
     ]
