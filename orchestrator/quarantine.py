@@ -3,7 +3,7 @@
 A unit of the scheduler tick is a due node; of the lease reaper and the poller, an attempt. A unit that keeps
 failing is quarantined by failing its **run**: RUNNING → FAILED with ``internal_error: …`` as the run's error, its
 active nodes and running attempts CANCELLED, ``workflow.failed`` emitted (the run-failure path of
-``runs.fail_run``). The run is the smallest thing whose end a client sees and can act on (retry the node, or
+``progress.fail_run``). The run is the smallest thing whose end a client sees and can act on (retry the node, or
 create the run again); a node alone cannot be failed without its run following (SPEC §3.3).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator import runs
+from orchestrator import progress
 from orchestrator.lib.units import Unit
 from orchestrator.models import WorkflowNode, WorkflowNodeRun
 
@@ -60,4 +60,4 @@ def fail_run_of(unit: Unit, ids: Mapping[str, Any], reason: str) -> None:
     Precondition: ``ids`` holds ``run`` (a unit whose run is unknown, or already ended, is left alone)."""
     run_id = ids.get("run")
     if run_id is not None:
-        runs.fail_run(run_id=run_id, error=reason)
+        progress.fail_run(run_id=run_id, error=reason)
