@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import NotRegistered
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
@@ -113,11 +114,21 @@ def enqueue(approval: ApprovalRequest, *, kind: str, now: datetime, groups: Iter
     return [str(pk) for pk in ids]
 
 
+def _task(name: str) -> Any:
+    """The registered task ``name`` (the task module stands above this one; a web process imports the apps' task
+    modules on the first lookup, as ``orchestrator.wakeups`` does)."""
+    try:
+        return celery_app.tasks[name]
+    except NotRegistered:
+        celery_app.loader.import_default_modules()
+        return celery_app.tasks[name]
+
+
 def send_tasks(outbox_ids: list[str]) -> None:
     """Hand rows to the broker; a broker failure is logged (the periodic sweep sends PENDING rows later)."""
     for outbox_id in outbox_ids:
         try:  # by name, as the engine sends its tasks: the task module stands above this one
-            celery_app.send_task(SEND_TASK, args=(outbox_id,), queue="maintenance")
+            _task(SEND_TASK).apply_async(args=(outbox_id,), queue="maintenance")
         except Exception:
             logger.exception("could not enqueue notification %s; the sweep will send it", outbox_id)
 
