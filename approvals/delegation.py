@@ -29,15 +29,8 @@ def _ref(user: Any) -> dict[str, str]:
     return {"id": str(user.pk), "username": user.get_username()}
 
 
-def create_delegation(
-    *, tenant: Tenant, delegator: Any, delegate: Any, starts_at: datetime, ends_at: datetime, note: str = ""
-) -> Delegation:
-    """Record that ``delegator`` is away and ``delegate`` decides in their place between the two times.
-
-    Preconditions: both are members of ``tenant``; the delegate is not the delegator; the window is forward and
-    at most a year. Raises ``InvalidInput`` or ``DelegationNotAllowed``. Side effect: an
-    ``approval.delegation_created`` audit entry (actor from the request context).
-    """
+def check_delegation(*, tenant: Tenant, delegator: Any, delegate: Any, starts_at: datetime, ends_at: datetime) -> None:
+    """Raise ``InvalidInput`` or ``DelegationNotAllowed`` unless the delegation may be recorded (no side effects)."""
     if delegate.pk == delegator.pk:
         raise DelegationNotAllowed("You cannot delegate to yourself.", field="delegate")
     if ends_at <= starts_at:
@@ -49,6 +42,18 @@ def create_delegation(
     )
     if delegator.pk not in members or delegate.pk not in members:
         raise DelegationNotAllowed("Both people must be members of the tenant.", field="delegate")
+
+
+def create_delegation(
+    *, tenant: Tenant, delegator: Any, delegate: Any, starts_at: datetime, ends_at: datetime, note: str = ""
+) -> Delegation:
+    """Record that ``delegator`` is away and ``delegate`` decides in their place between the two times.
+
+    Preconditions: both are members of ``tenant``; the delegate is not the delegator; the window is forward and
+    at most a year. Raises ``InvalidInput`` or ``DelegationNotAllowed``. Side effect: an
+    ``approval.delegation_created`` audit entry (actor from the request context).
+    """
+    check_delegation(tenant=tenant, delegator=delegator, delegate=delegate, starts_at=starts_at, ends_at=ends_at)
     with transaction.atomic():
         row = Delegation.objects.create(
             tenant=tenant, delegator=delegator, delegate=delegate, starts_at=starts_at, ends_at=ends_at, note=note[:300]
