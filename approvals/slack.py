@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from .events import console_url
@@ -111,14 +112,12 @@ def update_outcome(approval: ApprovalRequest, ref: Mapping[str, Any], outcome: s
 
 def signature_valid(body: bytes, headers: Mapping[str, str]) -> bool:
     """Whether a request really comes from Slack (HMAC with the signing secret, at most five minutes old)."""
-    if not settings.SLACK_SIGNING_SECRET:
-        return False
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not settings.SLACK_SIGNING_SECRET or not timestamp.isdigit() or not signature:
+        return False  # the verifier would choke on a missing or non-numeric timestamp
     verifier = SignatureVerifier(signing_secret=settings.SLACK_SIGNING_SECRET)
-    return verifier.is_valid(
-        body=body,
-        timestamp=headers.get("X-Slack-Request-Timestamp", ""),
-        signature=headers.get("X-Slack-Signature", ""),
-    )
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
 def person_for_slack_user(slack_user_id: str) -> Any | None:
@@ -127,7 +126,10 @@ def person_for_slack_user(slack_user_id: str) -> Any | None:
     linked = SlackIdentity.objects.select_related("user").filter(slack_user_id=slack_user_id).first()
     if linked is not None:
         return linked.user if linked.user.is_active else None
-    answer = client().users_info(user=slack_user_id)
+    try:
+        answer = client().users_info(user=slack_user_id)
+    except SlackApiError:  # unknown user, missing scope: not mapped
+        return None
     profile = (answer.get("user") or {}).get("profile") or {}
     email = str(profile.get("email") or "").strip()
     if not email:
