@@ -41,6 +41,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "approvals.tasks.send_notification"
+OUTCOME_TASK = "approvals.tasks.update_slack_outcome"
 SUBJECTS: dict[str, str] = {
     NotificationKind.REQUESTED: "Approval needed",
     NotificationKind.REMINDER: "Reminder: approval needed",
@@ -210,3 +211,36 @@ def _send_email(row: NotificationOutbox) -> None:
     )
     message.attach_alternative(html, "text/html")
     message.send(fail_silently=False)
+
+
+def announce_outcome(approval: ApprovalRequest, *, by: str) -> None:
+    """After commit, have a task update the request's Slack messages with its outcome (decided anywhere).
+
+    No query and nothing scheduled unless the request was routed to a Slack channel and Slack is configured.
+    """
+    if not approval.slack_channel or not settings.SLACK_BOT_TOKEN:
+        return
+    approval_id = str(approval.pk)
+
+    def enqueue_update() -> None:
+        try:
+            _task(OUTCOME_TASK).apply_async(args=(approval_id, by), queue="maintenance")
+        except Exception:  # cosmetic: the decision stands and the console shows it
+            logger.exception("could not enqueue the Slack update of approval %s", approval_id)
+
+    transaction.on_commit(enqueue_update, robust=True)
+
+
+def update_slack_messages(approval_id: Any, *, by: str) -> int:
+    """Replace the buttons of every Slack message posted about the request with its outcome; returns how many.
+    Raises on Slack API errors (the task logs them)."""
+    approval = ApprovalRequest.objects.select_related("run", "node").get(pk=approval_id)
+    updated = 0
+    rows = NotificationOutbox.objects.filter(
+        approval=approval, channel=NotificationChannel.SLACK, status=OutboxStatus.SENT
+    )
+    for row in rows:
+        if isinstance(row.external_ref, dict) and row.external_ref.get("ts"):
+            slack.update_outcome(approval, row.external_ref, slack.outcome_text(approval, by))
+            updated += 1
+    return updated

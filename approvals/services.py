@@ -452,10 +452,11 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
         approvals=[d.as_dict() for d in approval.decisions.all()],
     )
     count_outcome(approval, new_status, latency_from=approval.created_at, at=now)
+    by = caller.display or caller.id
+    if vote.on_behalf_of:  # issue 20: "by X on behalf of Y"
+        by = f"{by} on behalf of {vote.on_behalf_of.get('display') or vote.on_behalf_of.get('id')}"
+    notifications.announce_outcome(approval, by=by)  # issue 20: the Slack message shows the outcome (on commit)
     if approval.source == ApprovalSource.SCHEDULER:
-        by = caller.display or caller.id
-        if vote.on_behalf_of:  # issue 20: "by X on behalf of Y"
-            by = f"{by} on behalf of {vote.on_behalf_of.get('display') or vote.on_behalf_of.get('id')}"
         hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
         decided.notify(
             ApprovalOutcome(approval_id=approval.pk, node_id=approval.node_id, outcome=outcome, reason=hook_reason)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from . import execution, notifications, reminders, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="approvals.tasks.expire_overdue_approvals", queue="maintenance")
@@ -41,3 +44,13 @@ def send_pending_notifications() -> int:
 def remind_and_escalate() -> dict[str, int]:
     """Reminders and escalations that are due, each exactly once."""
     return reminders.remind_and_escalate()
+
+
+@shared_task(name="approvals.tasks.update_slack_outcome", queue="maintenance")
+def update_slack_outcome(approval_id: str, by: str) -> int:
+    """Show a decision (taken anywhere) on the request's Slack messages; a failure is only logged."""
+    try:
+        return notifications.update_slack_messages(approval_id, by=by)
+    except Exception:
+        logger.exception("could not update the Slack messages of approval %s", approval_id)
+        return 0

@@ -22,6 +22,7 @@ from approvals.models import (
     OutboxStatus,
     SlackIdentity,
 )
+from orchestrator.celery import app as celery_app
 from tests.conftest import assert_problem
 from tests.notify.conftest import HIGH_ACTION, MEDIUM_ACTION, rule
 from tests.notify.slack_server import FakeSlack, fake_slack
@@ -142,3 +143,25 @@ def test_the_same_rules_hold_from_slack(slack_api, client, routing, reviewer_in,
     assert "Rejected by" in rejected
     request = ApprovalRequest.objects.get(pk=medium["id"])
     assert (request.status, request.decision_reason) == (ApprovalStatus.REJECTED, "Rejected from Slack")
+
+
+def test_a_decision_taken_in_the_console_updates_the_slack_message(
+    slack_api, routing, reviewer_in, ask, django_capture_on_commit_callbacks
+) -> None:
+    routing(rule(slack_channel="#approvals"))
+    alice = reviewer_in("finance")
+    approval = ask(MEDIUM_ACTION)
+    post_to_slack(approval["id"])
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = alice.session.post(
+                f"/api/v1/approvals/{approval['id']}/approve", {"reason": "ok"}, format="json"
+            )
+            assert response.status_code == 200
+    finally:
+        celery_app.conf.task_always_eager = before
+    (update,) = slack_api.named("chat.update")
+    assert update.body["channel"] == "C0APPROVALS"
+    assert f"Approved by {alice.user.username}" in update.body["text"]
