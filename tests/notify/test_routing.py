@@ -95,6 +95,9 @@ def test_a_delegate_decides_on_behalf_of_the_absent_member(tenant, routing, revi
     entry = AuditLog.objects.filter(action="approval.approved", resource_id=approval["id"]).get()
     votes = entry.metadata["data"]["approvals"]
     assert votes[0]["on_behalf_of"]["id"] == str(alice.user.pk)
+    page = dan.session.get(f"/console/approvals/{approval['id']}/").content.decode()
+    assert f"by {carol.user.username} on behalf of {alice.user.username}" in page
+    assert "Routed to" in page and "finance" in page
 
 
 def test_a_delegation_outside_its_window_or_revoked_gives_nothing(tenant, routing, reviewer_in, ask) -> None:
