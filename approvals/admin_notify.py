@@ -35,6 +35,8 @@ class TenantRoutingForm(forms.ModelForm):
 class TenantRoutingAdmin(TenantScopedAdmin):
     form = TenantRoutingForm
     list_display = ["tenant", "updated_at"]
+    search_fields = ["tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
 
     def save_model(self, request: HttpRequest, obj: TenantRouting, form: Any, change: bool) -> None:
         # Through the service: validated again, saved and audited (tenant.approval_routing_changed).
@@ -67,6 +69,9 @@ class DelegationAdmin(TenantScopedAdmin):
     form = DelegationForm
     list_display = ["delegator", "delegate", "starts_at", "ends_at", "revoked_at", "tenant"]
     list_filter = ["tenant"]
+    list_select_related = ["delegator", "delegate", "tenant"]
+    search_fields = ["delegator__username", "delegate__username", "tenant__slug"]
+    readonly_fields = ["revoked_at"]
     actions = ["end_now"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -102,6 +107,7 @@ class SlackIdentityAdmin(admin.ModelAdmin):
 
     list_display = ["slack_user_id", "user", "created_at"]
     search_fields = ["slack_user_id", "user__username", "user__email"]
+    list_select_related = ["user"]
     autocomplete_fields = ["user"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -112,7 +118,8 @@ class SlackIdentityAdmin(admin.ModelAdmin):
 class NotificationOutboxAdmin(TenantScopedAdmin):
     list_display = ["approval", "channel", "kind", "recipient", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "channel", "kind", "tenant"]
-    search_fields = ["recipient", "approval__id"]
+    search_fields = ["recipient", "approval__summary"]
+    list_select_related = ["approval", "tenant"]
     readonly_fields = [f.name for f in NotificationOutbox._meta.fields]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
