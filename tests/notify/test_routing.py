@@ -177,3 +177,16 @@ def test_a_tenant_override_is_validated_merged_and_audited(tenant) -> None:
     assert effective["expiry_minutes"]["HIGH"] == 30 and effective["expiry_minutes"]["LOW"] == 60
     entry = AuditLog.objects.get(action="tenant.approval_routing_changed")
     assert {d["path"] for d in entry.metadata["data"]["diff"]} == {"rules", "expiry_minutes"}
+
+
+def test_operators_replace_the_routing_over_the_api_with_field_errors(tenant, reviewer_in) -> None:
+    operator, reviewer = reviewer_in(role=Role.OPERATOR), reviewer_in()
+    url = f"/api/v1/tenants/{tenant.pk}/approval-routing"
+    assert operator.session.get(url).json() == {"routing": {}}
+    bad = operator.session.put(url, {"routing": {"rules": [{"name": "x", "groups": []}]}}, format="json")
+    body = assert_problem(bad, 400, "validation_error")
+    assert [e["field"] for e in body["errors"]] == ["routing.rules.0.groups"]
+    good = operator.session.put(url, {"routing": {"rules": [rule()]}}, format="json")
+    assert good.status_code == 200, good.content
+    assert good.json()["routing"]["rules"][0]["groups"] == ["finance"]
+    assert_problem(reviewer.session.put(url, {"routing": {}}, format="json"), 403)
