@@ -374,10 +374,10 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
     ``approval_expired`` when overdue (the expiry is committed first), 409 ``approval_not_pending`` unless PENDING,
     403 ``self_approval_forbidden`` for the requester, 409 ``already_decided`` for a second vote by the same
     decider, 403 ``not_routed_reviewer`` outside a routed request's groups (issue 20; a delegate's vote records
-    ``on_behalf_of``). The decision is recorded; one rejection rejects; the request is APPROVED when ``required_approvals``
-    distinct approvers agreed (then valid for ``APPROVAL_VALIDITY_MINUTES``). Under the row lock, so of two
-    concurrent deciders exactly one wins. Side effects: ``approval.approved|rejected`` and the engine hook for
-    scheduler requests, in this transaction.
+    ``on_behalf_of``). The decision is recorded; one rejection rejects; the request is APPROVED when
+    ``required_approvals`` distinct approvers agreed (then valid for ``APPROVAL_VALIDITY_MINUTES``). Under the row
+    lock, so of two concurrent deciders exactly one wins. Side effects: ``approval.approved|rejected`` and the
+    engine hook for scheduler requests, in this transaction.
     """
     if decision not in DecisionKind.values:
         raise InvalidInput("decision must be 'approve' or 'reject'.", field="decision")
