@@ -191,3 +191,7 @@ class ApprovalDecisionAdmin(ReadOnlyMixin, TenantScopedAdmin):
     search_fields = ["=approval__id", "=decider_id", "decider_display", "reason"]
     list_select_related = ["approval"]
     actions = None
+
+
+# Issue 20's admin pages (routing, delegations, Slack links, outbox) live in their own module.
+from . import admin_notify  # noqa: E402, F401

@@ -17,6 +17,7 @@ class ApprovalsConfig(AppConfig):
             "approvals_pending", "Pending approval requests by risk level", ("risk_level",), pending_by_risk_level
         )
         check_risk_policy()
+        check_routing()
 
 
 def check_risk_policy() -> None:
@@ -29,4 +30,17 @@ def check_risk_policy() -> None:
     try:
         validate_settings_policy(settings.APPROVAL_RISK_POLICY)
     except InvalidRiskPolicy as exc:
+        raise ImproperlyConfigured(exc.detail) from exc
+
+
+def check_routing() -> None:
+    """Refuse to start with an invalid ``APPROVAL_ROUTING`` (issue 20), naming the path."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .routing_config import InvalidRouting, validate_settings_routing
+
+    try:
+        validate_settings_routing(settings.APPROVAL_ROUTING)
+    except InvalidRouting as exc:
         raise ImproperlyConfigured(exc.detail) from exc

@@ -43,3 +43,13 @@ class DeciderNotAllowed(PermissionDeniedError):
 
 class StepUpRequired(PermissionDeniedError):
     status, code, title = 403, "step_up_required", "Confirm who you are again before deciding"
+
+
+class NotRoutedReviewer(PermissionDeniedError):
+    """Issue 20: the request is routed to reviewer groups and the decider is neither a member nor a delegate."""
+
+    status, code, title = 403, "not_routed_reviewer", "This request is routed to other reviewers"
+
+
+class DelegationNotAllowed(PermissionDeniedError):
+    status, code, title = 403, "delegation_not_allowed", "This delegation is not allowed"

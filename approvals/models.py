@@ -69,6 +69,17 @@ class ApprovalRequest(models.Model):
     expired_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # --- issue 20: routing (approvals.routing). Empty groups: not routed, every reviewer of the tenant decides.
+    routing_rule = models.CharField(max_length=100, blank=True)
+    assigned_groups = models.JSONField(default=list, blank=True, help_text="Reviewer groups that may decide.")
+    escalation_groups = models.JSONField(
+        default=list, blank=True, help_text="Added to the assigned groups at escalation."
+    )
+    slack_channel = models.CharField(max_length=100, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -92,6 +103,17 @@ class ApprovalRequest(models.Model):
             models.Index(fields=["expires_at"], name="approval_pending_exp_idx", condition=models.Q(status="PENDING")),
             models.Index(
                 fields=["valid_until"], name="approval_approved_exp_idx", condition=models.Q(status="APPROVED")
+            ),
+            # Issue 20: the periodic reminder and escalation passes read only live, not yet handled rows.
+            models.Index(
+                fields=["remind_at"],
+                name="approval_remind_idx",
+                condition=models.Q(status="PENDING", reminded_at__isnull=True),
+            ),
+            models.Index(
+                fields=["escalate_at"],
+                name="approval_escalate_idx",
+                condition=models.Q(status="PENDING", escalated_at__isnull=True),
             ),
         ]
 
@@ -123,6 +145,8 @@ class ApprovalDecision(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
+    # Issue 20: a delegate's vote names the reviewer it stands in for ({"type": "user", "id", "display"}).
+    on_behalf_of = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -145,6 +169,7 @@ class ApprovalDecision(models.Model):
             "at": self.created_at.isoformat().replace("+00:00", "Z"),
             "reason": self.reason,
             "step_up": self.step_up or None,
+            "on_behalf_of": self.on_behalf_of or None,
         }
 
 
@@ -197,3 +222,15 @@ class IdempotencyRecord(models.Model):
             "output": self.output,
             "error": self.error,
         }
+
+
+# Issue 20's models live in their own module; imported here so Django registers them with this app.
+from .models_routing import (  # noqa: E402, F401
+    Delegation,
+    NotificationChannel,
+    NotificationKind,
+    NotificationOutbox,
+    OutboxStatus,
+    SlackIdentity,
+    TenantRouting,
+)

@@ -44,6 +44,7 @@ LIST_ROW_FIELDS = (
     "id", "tenant_id", "run_id", "node__key", "node_run_id", "source", "tool", "summary", "risk_level",
     "risk_reasons", "required_approvals", "status", "action_hash", "requested_by", "created_at", "expires_at",
     "decided_at", "decision_reason", "valid_until", "expired_at", "executed_at",
+    "assigned_groups", "escalation_groups", "escalated_at",  # issue 20
 )  # fmt: skip
 
 

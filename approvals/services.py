@@ -34,9 +34,10 @@ from orchestrator.models import (
     WorkflowNodeRun,
     WorkflowRun,
 )
+from orchestrator.principals import user_principal
 from orchestrator.transitions import NODE, NodeAction
 
-from . import authority
+from . import authority, delegation, notifications, routing
 from .errors import ApprovalExpired, ApprovalNotPending
 from .events import count_outcome, emit_approval_event
 from .hashing import action_hash
@@ -47,6 +48,7 @@ from .models import (
     ApprovalSource,
     ApprovalStatus,
     DecisionKind,
+    NotificationKind,
 )
 from .outcomes import ApprovalOutcome, Outcome, decided
 from .policy import ActionAssessment, RiskAssessment, assess_node_action, classify, policy_for_tenant
@@ -109,6 +111,7 @@ def _create_or_reuse(
             if expire_if_overdue(approval=existing, now=now, notify_engine=False):
                 continue
             return existing, False
+        route = routing.route_for(tenant_id=run.tenant_id, run=run, tool=tool, level=assessment.level)  # issue 20
         approval = ApprovalRequest(
             tenant_id=run.tenant_id,
             run=run,
@@ -123,16 +126,22 @@ def _create_or_reuse(
             preview=render_preview(tool, params),
             risk_level=assessment.level,
             risk_reasons=list(assessment.reasons),
-            required_approvals=assessment.required_approvers,
+            # A rule's quorum can raise the policy's, never lower it (issue 20).
+            required_approvals=max(assessment.required_approvers, route.quorum or 1),
             action_hash=digest,
             requested_by=requested_by,
             status=ApprovalStatus.PENDING,
             created_at=now,
-            expires_at=now + timedelta(minutes=settings.HIGH_RISK_APPROVAL_EXPIRY_MINUTES),
+            routing_rule=route.rule,
+            assigned_groups=route.groups,
+            escalation_groups=route.escalation_groups,
+            slack_channel=route.slack_channel,
+            **route.deadlines(now),
         )
         try:
             with transaction.atomic():
                 approval.save(force_insert=True)
+                notifications.enqueue(approval, kind=NotificationKind.REQUESTED, now=now)  # issue 20, on commit
         except IntegrityError:
             continue  # a concurrent asker created it first: read theirs
         emit_approval_event("approval.requested", approval, actor=actor, before=None)
@@ -370,13 +379,21 @@ def expire_approval(*, approval: ApprovalRequest, actor: Actor, reason: str = ""
 
 
 # --- deciding -------------------------------------------------------------------------------------------------------
-def _check_can_decide(approval: ApprovalRequest, caller: Caller, decision: str) -> str:
+def _check_can_decide(
+    approval: ApprovalRequest, caller: Caller, decision: str, now: datetime
+) -> tuple[str, dict[str, str] | None]:
+    """Every rule for this decider; returns (step-up method, whom a delegate decides for)."""
     if approval.status == ApprovalStatus.EXPIRED:
         raise ApprovalExpired("This approval request has expired.")
     if approval.status != ApprovalStatus.PENDING:
         raise ApprovalNotPending(f"This approval request is {approval.status}.")
+    # --- issue 20: only the routed groups' members or their delegates (approvals.routing) ---
+    on_behalf_of = routing.check_assignment(caller=caller, approval=approval, now=now)
+    if on_behalf_of is not None:
+        delegation.check_stand_in(approval=approval, on_behalf_of=on_behalf_of)
     # --- issue 15: who may decide, separation of duties by principal, step-up (approvals.authority) ---
-    return authority.authorize(caller=caller, approval=approval, policy=policy_for_tenant(approval.tenant.risk_policy))
+    policy = policy_for_tenant(approval.tenant.risk_policy)
+    return authority.authorize(caller=caller, approval=approval, policy=policy), on_behalf_of
 
 
 def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str, reason: str = "") -> ApprovalRequest:
@@ -386,10 +403,11 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
     ``approvals:decide`` in its tenant (403 otherwise); ``reason`` is required to reject. Rules: 410
     ``approval_expired`` when overdue (the expiry is committed first), 409 ``approval_not_pending`` unless PENDING,
     403 ``self_approval_forbidden`` for the requester, 409 ``already_decided`` for a second vote by the same
-    decider. The decision is recorded; one rejection rejects; the request is APPROVED when ``required_approvals``
-    distinct approvers agreed (then valid for ``APPROVAL_VALIDITY_MINUTES``). Under the row lock, so of two
-    concurrent deciders exactly one wins. Side effects: ``approval.approved|rejected`` and the engine hook for
-    scheduler requests, in this transaction.
+    decider, 403 ``not_routed_reviewer`` outside a routed request's groups (issue 20; a delegate's vote records
+    ``on_behalf_of``). The decision is recorded; one rejection rejects; the request is APPROVED when
+    ``required_approvals`` distinct approvers agreed (then valid for ``APPROVAL_VALIDITY_MINUTES``). Under the row
+    lock, so of two concurrent deciders exactly one wins. Side effects: ``approval.approved|rejected`` and the
+    engine hook for scheduler requests, in this transaction.
     """
     if decision not in DecisionKind.values:
         raise InvalidInput("decision must be 'approve' or 'reject'.", field="decision")
@@ -407,7 +425,10 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
         if expire_if_overdue(approval=locked, now=now):
             expired = True
         else:
-            step_up = _check_can_decide(locked, caller, decision)
+            step_up, on_behalf_of = _check_can_decide(locked, caller, decision, now)
+            principals = set(caller.principals)
+            if on_behalf_of is not None:  # the stand-in's vote is also the absent reviewer's (one vote for both)
+                principals.add(user_principal(on_behalf_of["id"]))
             ctx = context.current()
             vote = ApprovalDecision.objects.create(
                 approval=locked,
@@ -415,8 +436,9 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
                 decider_type=caller.kind,
                 decider_id=caller.id,
                 decider_display=caller.display[:200],
-                principals=sorted(caller.principals),  # issue 15
+                principals=sorted(principals),  # issue 15
                 step_up=step_up,  # issue 15
+                on_behalf_of=on_behalf_of,  # issue 20
                 reason=reason,
                 ip=ctx.ip,
                 user_agent=ctx.user_agent,
@@ -461,8 +483,11 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
         approvals=[d.as_dict() for d in approval.decisions.all()],
     )
     count_outcome(approval, new_status, latency_from=approval.created_at, at=now)
+    by = caller.display or caller.id
+    if vote.on_behalf_of:  # issue 20: "by X on behalf of Y"
+        by = f"{by} on behalf of {vote.on_behalf_of.get('display') or vote.on_behalf_of.get('id')}"
+    notifications.announce_outcome(approval, by=by)  # issue 20: the Slack message shows the outcome (on commit)
     if approval.source == ApprovalSource.SCHEDULER:
-        by = caller.display or caller.id
         hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
         decided.notify(
             ApprovalOutcome(approval_id=approval.pk, node_id=approval.node_id, outcome=outcome, reason=hook_reason)

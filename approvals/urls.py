@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import console_notify, views
 
 urlpatterns = [
     path("", views.queue, name="home"),
@@ -12,4 +12,9 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views.detail, name="approval"),
     path("approvals/<uuid:approval_id>/approve/", views.decide, {"decision": "approve"}, name="approve"),
     path("approvals/<uuid:approval_id>/reject/", views.decide, {"decision": "reject"}, name="reject"),
+    # Issue 20: decision links (confirmation only), delegations, bulk decisions.
+    path("approvals/<uuid:approval_id>/link/<str:token>/", console_notify.decision_link, name="decision_link"),
+    path("delegations/", console_notify.delegations, name="delegations"),
+    path("delegations/<uuid:delegation_id>/revoke/", console_notify.revoke_delegation, name="revoke_delegation"),
+    path("bulk/", console_notify.bulk, name="bulk"),
 ]

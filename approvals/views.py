@@ -30,6 +30,7 @@ from . import authority, selectors, services
 from .errors import StepUpRequired
 from .forms import ApproveForm, QueueFilterForm, RejectForm
 from .models import ApprovalRequest, ApprovalStatus, DecisionKind
+from .routing import ASSIGNED_CHOICES, filter_assigned
 
 PAGE_SIZE = 50
 AUTOREFRESH_SECONDS = 15
@@ -64,16 +65,19 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     pending = selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant")
     total = pending.count()
-    rows = _filtered(pending, form).order_by("expires_at", "created_at")
+    assigned = request.GET.get("assigned") or ""  # issue 20: "Assigned to me" / "My groups"
+    rows = filter_assigned(_filtered(pending, form), caller, assigned).order_by("expires_at", "created_at")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "form": form,
         "total": total,
-        "filtered": form.is_valid() and any(form.cleaned_data.values()),
+        "filtered": (form.is_valid() and any(form.cleaned_data.values())) or bool(assigned),
         "query_string": _query_string(request),
         "autorefresh": AUTOREFRESH_SECONDS,
         "nav": "queue",
+        "assigned": assigned,
+        "assigned_choices": ASSIGNED_CHOICES,
     }
     return render(request, "console/approval_queue.html", context)
 
@@ -162,6 +166,9 @@ def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
             "Your decision was not recorded."
         ),
         "already_decided": "You already decided this request; another reviewer must complete its quorum.",
+        "not_routed_reviewer": (
+            "This request is routed to other reviewer groups: only their members (or their delegates) decide it."
+        ),
         "decider_not_allowed": "The risk policy lets only people signed in to the console decide this request.",
         "permission_denied": (
             "Your role in this tenant lets you see approvals but not decide them (reviewers and operators decide)."

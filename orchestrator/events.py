@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "approval.rejected",
     "approval.expired",
     "approval.executed",
+    "approval.escalated",  # issue 20: routed reviewers did not decide in time; the escalation groups may now
     "workspace.lock_acquired",
     "workspace.lock_released",
     "workspace.provisioned",
@@ -61,6 +62,10 @@ AUDIT_ONLY_EVENT_TYPES: tuple[str, ...] = (
     "tenant.risk_policy_changed",
     "auth.locked_out",
     "approval.execution_resolved",
+    # Issue 20 (approvals.routing_config, approvals.delegation).
+    "tenant.approval_routing_changed",
+    "approval.delegation_created",
+    "approval.delegation_revoked",
 )
 
 

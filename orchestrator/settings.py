@@ -406,6 +406,43 @@ APPROVAL_RISK_POLICY: dict[str, Any] = {
         "both_level": "CRITICAL",
     },
 }
+# --- Approval routing and notifications (issue 20; approvals/routing.py, docs/decisions.md) -----------------------
+# Rules (first match wins) route a request to reviewer groups (Django groups; members count only in tenants where
+# they may decide); a tenant's override (``TenantRouting``) is merged over this. Shape: approvals/schemas/
+# routing.schema.json. Expiry per level defaults to the global HIGH_RISK_APPROVAL_EXPIRY_MINUTES.
+APPROVAL_ROUTING: dict[str, Any] = {
+    "rules": [],
+    "expiry_minutes": {level: HIGH_RISK_APPROVAL_EXPIRY_MINUTES for level in ("LOW", "MEDIUM", "HIGH", "CRITICAL")},
+    "reminder_fraction": env.int("APPROVAL_REMINDER_PERCENT", 50, minimum=1, maximum=99) / 100,
+    "escalation_fraction": env.int("APPROVAL_ESCALATION_PERCENT", 75, minimum=1, maximum=99) / 100,
+    # Whether a level may be decided from a notification (Slack buttons); otherwise "Open in console".
+    "decide_outside_console": {"LOW": True, "MEDIUM": True, "HIGH": False, "CRITICAL": False},
+}
+# E-mail: the file backend (DATA_DIR/outbox) unless EMAIL_HOST is set, then SMTP.
+EMAIL_HOST = env.str("EMAIL_HOST", "") or ""
+EMAIL_PORT = env.int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env.secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", 15, minimum=1, maximum=300)
+if EMAIL_HOST and "EMAIL_BACKEND" not in os.environ:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+# Slack: a bot token (chat:write, users:read, users:read.email) and the app's signing secret; the API base URL is
+# a setting so tests (and proxies) can point it elsewhere.
+SLACK_BOT_TOKEN = env.secret("SLACK_BOT_TOKEN") or ""
+SLACK_SIGNING_SECRET = env.secret("SLACK_SIGNING_SECRET") or ""
+SLACK_API_URL = env.url("SLACK_API_URL", "https://slack.com/api/", ("http", "https")) or "https://slack.com/api/"
+CELERY_BEAT_SCHEDULE["approval-reminders"] = {
+    "task": "approvals.tasks.remind_and_escalate",
+    "schedule": timedelta(seconds=60),
+    "options": {"queue": "maintenance"},
+}
+CELERY_BEAT_SCHEDULE["approval-notifications-sweep"] = {
+    "task": "approvals.tasks.send_pending_notifications",
+    "schedule": timedelta(seconds=60),
+    "options": {"queue": "maintenance"},
+}
 CELERY_BEAT_SCHEDULE["expire-approvals"] = {
     "task": "approvals.tasks.expire_overdue_approvals",
     "schedule": timedelta(seconds=30),

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from ..events import audit_url, console_url
 from ..models import ApprovalDecision, ApprovalRequest, RiskLevel
+from ..routing import effective_groups
 
 
 class ActorSerializer(serializers.Serializer):
@@ -25,6 +26,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
     node_run_id = serializers.UUIDField(read_only=True, allow_null=True)
     requested_by = ActorSerializer(read_only=True)
     console_url = serializers.SerializerMethodField()
+    assigned_groups = serializers.SerializerMethodField(
+        help_text="Reviewer groups whose members (or their delegates) may decide; empty when not routed."
+    )
 
     class Meta:
         model = ApprovalRequest
@@ -51,8 +55,14 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "expired_at",
             "executed_at",
             "console_url",
+            "assigned_groups",
+            "escalated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_assigned_groups(self, obj: ApprovalRequest) -> list[str]:
+        return effective_groups(obj)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_console_url(self, obj: ApprovalRequest) -> str:
@@ -65,10 +75,11 @@ class DecisionSerializer(serializers.ModelSerializer):
         child=serializers.CharField(), read_only=True, help_text="Who the deciding credential speaks for."
     )
     step_up = serializers.SerializerMethodField(help_text="How the decider recently proved who they are, if asked.")
+    on_behalf_of = ActorSerializer(read_only=True, allow_null=True, help_text="The reviewer a delegate stood in for.")
 
     class Meta:
         model = ApprovalDecision
-        fields = ["decision", "by", "principals", "step_up", "reason", "created_at"]
+        fields = ["decision", "by", "on_behalf_of", "principals", "step_up", "reason", "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=["password", "totp"], allow_null=True))
