@@ -242,6 +242,8 @@ class WorkflowNode(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="nodes")
     key = models.CharField(max_length=64)
+    # The node's index in the submitted definition: answers list nodes in the order their author wrote them.
+    position = models.PositiveIntegerField(default=0)
     type = models.CharField(max_length=16, choices=NodeType.choices)
     name = models.CharField(max_length=200, blank=True)
     depends_on = models.JSONField(default=list, blank=True)
@@ -268,7 +270,7 @@ class WorkflowNode(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["run", "key"]
+        ordering = ["run", "position", "key"]
         constraints = [
             models.UniqueConstraint(fields=["run", "key"], name="node_unique_run_key"),
             models.CheckConstraint(condition=models.Q(status__in=NodeStatus.values), name="node_status_valid"),

@@ -33,7 +33,7 @@ def run_dag_svg(run: WorkflowRun, nodes: list[WorkflowNode], *, link_prefix: str
 def run_nodes(run: WorkflowRun) -> list[WorkflowNode]:
     """The run's nodes in graph order (layer by layer, as drawn) with their attempts (oldest first)."""
     nodes = list(
-        run.nodes.order_by("key").prefetch_related(
+        run.nodes.order_by("position", "key").prefetch_related(
             Prefetch("node_runs", queryset=WorkflowNodeRun.objects.order_by("attempt"))
         )
     )
