@@ -329,3 +329,19 @@ class WorkflowNodeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id}#{self.attempt} ({self.status})"
+
+
+class ConsoleProfile(models.Model):
+    """A person's console preferences: the time zone absolute times (such as an approval's expiry) are shown in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="console_profile"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="An IANA zone name, e.g. Europe/Berlin.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "console profile"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone}"
