@@ -231,6 +231,19 @@ def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
     return messages_by_code.get(exc.code, f"Your decision was not recorded: {exc.detail}")
 
 
+def _needs_confirmation(request: HttpRequest, caller: Caller, approval: ApprovalRequest, decision: str) -> bool:
+    """Approving a HIGH or CRITICAL request takes a second, explicit step naming the action; refusals (a viewer,
+    the requester, a decided request) are answered at once instead."""
+    return (
+        decision == DecisionKind.APPROVE
+        and approval.risk_level in CONFIRM_RISK_LEVELS
+        and request.POST.get("confirmed") != "yes"
+        and approval.status == ApprovalStatus.PENDING
+        and caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
+        and not authority.is_requester(caller, approval)
+    )
+
+
 @login_required
 @require_POST
 def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpResponse:
@@ -242,23 +255,17 @@ def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpRespons
         messages.error(request, " ".join(str(e) for e in form.errors.get("reason", ["Check the form."])))
         forms: dict[str, Any] = {"approve_form" if decision == DecisionKind.APPROVE else "reject_form": form}
         return _render_detail(request, caller, approval, status=400, **forms)
-    if (
-        decision == DecisionKind.APPROVE
-        and approval.risk_level in CONFIRM_RISK_LEVELS
-        and request.POST.get("confirmed") != "yes"
-        and approval.status == ApprovalStatus.PENDING
-        and caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
-        and not authority.is_requester(caller, approval)
-    ):
-        # A second, explicit step naming the action: nothing is decided until it is confirmed.
-        context = {
-            "approval": approval,
-            "card": action_card(approval.tool, approval.params),
-            "reason": form.cleaned_data["reason"],
-            "nav": "queue",
-        }
-        return render(request, "console/approval_confirm.html", context)
     try:
+        if _needs_confirmation(request, caller, approval, decision):
+            # A stale sign-in goes to step-up first, so that confirming is the last step before the decision.
+            authority.check_step_up(caller=caller, approval=approval)
+            context = {
+                "approval": approval,
+                "card": action_card(approval.tool, approval.params),
+                "reason": form.cleaned_data["reason"],
+                "nav": "queue",
+            }
+            return render(request, "console/approval_confirm.html", context)
         decided = services.decide_approval(
             caller=caller, approval=approval, decision=decision, reason=form.cleaned_data["reason"]
         )

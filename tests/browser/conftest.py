@@ -2,8 +2,8 @@
 
 Screenshots go to ``var/ci/screenshots`` (CI keeps them as artefacts; override the folder above ``screenshots``
 with ``TEST_OUTPUT_DIR``). ``assert_accessible`` runs axe-core (vendored from npm under ``vendor/axe-core``,
-injected with Playwright's ``add_script_tag`` from a route on the page's origin) on the page. Tests here are marked ``browser`` and skip with a
-reason when ``/usr/bin/chromium`` or the playwright package is missing.
+injected with Playwright's ``add_script_tag`` from a route on the page's origin) on the page. Tests here are
+marked ``browser`` and skip with a reason when ``/usr/bin/chromium`` or the playwright package is missing.
 """
 
 from __future__ import annotations
