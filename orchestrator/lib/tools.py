@@ -145,7 +145,7 @@ def get_tool(name: Any) -> Tool | None:
 
 
 def validators() -> Mapping[str, ParamsValidator]:
-    """Tool name → params validator, for ``engine.validate_definition``."""
+    """Tool name → params validator, for ``definitions.validate_definition``."""
     return {name: t.validate for name, t in _TOOLS.items()}
 
 
