@@ -13,7 +13,17 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from orchestrator.admin_scope import TenantScopedAdmin
+from orchestrator.admin_base import (
+    FittedAdmin,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    ViewOnlyPagesMixin,
+    actor_link,
+    related_link,
+    service_action,
+    tenant_filter,
+)
 from orchestrator.console.stepup import step_up_url
 from orchestrator.lib.auth import caller_for_user
 from orchestrator.lib.context import user_actor
@@ -22,43 +32,33 @@ from orchestrator.lib.errors import DomainError
 from . import execution, services
 from .errors import StepUpRequired
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord
+from .preview import summarize
 from .views import refusal_message
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+def decider_actor(decision: ApprovalDecision) -> dict[str, str]:
+    return {"type": decision.decider_type, "id": decision.decider_id, "display": decision.decider_display}
 
 
 class DecisionInline(ReadOnlyMixin, admin.TabularInline):
     model = ApprovalDecision
     extra = 0
     can_delete = False
-    fields = ("decision", "decider_type", "decider_display", "principals", "step_up", "reason", "ip", "created_at")
+    fields = ("decision", "decider", "step_up", "reason", "ip", "created_at")
     readonly_fields = fields
+
+    @admin.display(description="Decider")
+    def decider(self, obj: ApprovalDecision) -> str:
+        return actor_link(decider_actor(obj))
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(TenantScopedAdmin):
-    list_display = [
-        "id",
-        "tool",
-        "summary",
-        "risk_level",
-        "status",
-        "tenant",
-        "run",
-        "source",
-        "created_at",
-        "expires_at",
-    ]
-    list_filter = ["status", "risk_level", "source", "tool", "tenant"]
+class ApprovalRequestAdmin(KeepRecordsMixin, ViewOnlyPagesMixin, FittedAdmin):
+    """Requests are decided on the decide page or in the console and expired by the action; the record is
+    read-only and stays."""
+
+    list_display = ["action", "risk_level", "status", "tenant", "run_link", "requester", "expires_at"]
+    list_filter = ["status", "risk_level", "source", "tenant", "created_at", "tool"]
     search_fields = ["=id", "tool", "summary", "=action_hash", "run__name"]
     list_select_related = ["tenant", "run"]
     date_hierarchy = "created_at"
@@ -66,8 +66,23 @@ class ApprovalRequestAdmin(TenantScopedAdmin):
     inlines = [DecisionInline]
     actions = ["expire_selected"]
 
+    exclude = ["requested_by"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["decide_link", *[f.name for f in ApprovalRequest._meta.fields]]
+        fields = [f.name for f in ApprovalRequest._meta.fields if f.name != "requested_by"]
+        return ["decide_link", "action", "requester", *fields]
+
+    @admin.display(description="Action", ordering="summary")
+    def action(self, obj: ApprovalRequest) -> str:
+        return summarize(obj.tool, obj.params)  # recipients as text, also for requests stored before issue 21
+
+    @admin.display(description="Requested by")
+    def requester(self, obj: ApprovalRequest) -> str:
+        return actor_link(obj.requested_by)
+
+    @admin.display(description="Run", ordering="run__name")
+    def run_link(self, obj: ApprovalRequest) -> str:
+        return related_link(obj.run, obj.run.name)
 
     @admin.display(description="Decide")
     def decide_link(self, obj: ApprovalRequest) -> str:
@@ -112,27 +127,19 @@ class ApprovalRequestAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # requests come from the scheduler and the API only
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Expire selected approval requests")
-    def expire_selected(self, request: HttpRequest, queryset: QuerySet[ApprovalRequest]) -> None:
-        expired = 0
-        for approval in queryset:
-            try:
-                services.expire_approval(
-                    approval=approval, actor=user_actor(request.user), reason="expired by an operator"
-                )
-                expired += 1
-            except DomainError as exc:
-                self.message_user(request, f"{approval.pk}: {exc.detail}", level=messages.WARNING)
-        self.message_user(request, f"Expired {expired} request(s).")
+    expire_selected = service_action(
+        "Expire selected approval requests",
+        lambda request, approval: services.expire_approval(
+            approval=approval, actor=user_actor(request.user), reason="expired by an operator"
+        ),
+        done="Expired",
+    )
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyMixin, TenantScopedAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["id", "approval", "status", "node_run_id", "created_at", "completed_at", "expires_at"]
-    list_filter = ["status", "tenant"]
+    list_filter = ["status", "tenant", "created_at"]
     search_fields = ["=action_hash", "=node_run_id", "=approval__id"]
     list_select_related = ["approval", "tenant"]
     actions = ["mark_completed", "mark_failed"]
@@ -183,14 +190,17 @@ class IdempotencyRecordAdmin(ReadOnlyMixin, TenantScopedAdmin):
 
 
 @admin.register(ApprovalDecision)
-class ApprovalDecisionAdmin(ReadOnlyMixin, TenantScopedAdmin):
+class ApprovalDecisionAdmin(ReadOnlyAdmin):
     tenant_path = "approval__tenant"
 
-    list_display = ["approval", "decision", "decider_type", "decider_display", "created_at"]
-    list_filter = ["decision", "decider_type", "created_at"]
+    list_display = ["approval", "decision", "decider", "created_at"]
+    list_filter = ["decision", "decider_type", tenant_filter("approval__tenant"), "created_at"]
     search_fields = ["=approval__id", "=decider_id", "decider_display", "reason"]
     list_select_related = ["approval"]
-    actions = None
+
+    @admin.display(description="Decider")
+    def decider(self, obj: ApprovalDecision) -> str:
+        return actor_link(decider_actor(obj))
 
 
 # Issue 20's admin pages (routing, delegations, Slack links, outbox) live in their own module.

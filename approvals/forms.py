@@ -13,7 +13,7 @@ class ApproveForm(forms.Form):
         required=False,
         max_length=MAX_REASON_CHARS,
         strip=True,
-        label="Reason (optional)",
+        label="Why you approve (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -23,7 +23,7 @@ class RejectForm(forms.Form):
         required=True,
         max_length=MAX_REASON_CHARS,
         strip=True,
-        label="Reason (required)",
+        label="Why you reject (required)",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Say why you reject this action: the requester and the audit trail need it."},
     )

@@ -147,3 +147,15 @@ def pending_by_risk_level() -> list[tuple[tuple[str, ...], float]]:
         return []
     counts.update({row["risk_level"]: row["n"] for row in rows})
     return [((level,), float(n)) for level, n in counts.items()]
+
+
+def superseded_request(approval: ApprovalRequest) -> ApprovalRequest | None:
+    """The request this one supersedes: the most recent earlier request for the same step of the same run with a
+    different action (another action hash), or None. Same tenant by construction (the step is the tenant's)."""
+    return (
+        ApprovalRequest.objects.filter(node_id=approval.node_id, created_at__lt=approval.created_at)
+        .exclude(action_hash=approval.action_hash)
+        .order_by("-created_at")
+        .only("id", "status", "created_at", "preview", "tool", "params")
+        .first()
+    )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.queue, name="home"),
     path("history/", views.history, name="history"),
     path("approvals/<uuid:approval_id>/", views.detail, name="approval"),
+    path("approvals/<uuid:approval_id>/state.json", views.state, name="approval_state"),
     path("approvals/<uuid:approval_id>/approve/", views.decide, {"decision": "approve"}, name="approve"),
     path("approvals/<uuid:approval_id>/reject/", views.decide, {"decision": "reject"}, name="reject"),
     # Issue 20: decision links (confirmation only), delegations, bulk decisions.

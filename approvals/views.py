@@ -14,10 +14,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from audit.selectors import approval_trail_for
 from orchestrator.console.stepup import step_up_url
@@ -25,8 +25,10 @@ from orchestrator.console.views import run_dag_svg, run_nodes
 from orchestrator.lib.auth import Caller, caller_for_user
 from orchestrator.lib.errors import DomainError, NotFoundError
 from orchestrator.models import Scope
+from orchestrator.profiles import time_zone_for
 
 from . import authority, selectors, services
+from .cards import action_card, preview_diff
 from .errors import StepUpRequired
 from .forms import ApproveForm, QueueFilterForm, RejectForm
 from .models import ApprovalRequest, ApprovalStatus, DecisionKind
@@ -34,6 +36,10 @@ from .routing import ASSIGNED_CHOICES, filter_assigned
 
 PAGE_SIZE = 50
 AUTOREFRESH_SECONDS = 15
+# The detail page asks the state endpoint this often whether someone else decided meanwhile.
+LIVE_POLL_SECONDS = 5
+# Approving these takes a second, explicit step that names the action.
+CONFIRM_RISK_LEVELS = ("HIGH", "CRITICAL")
 
 
 def _filtered(queryset: QuerySet[ApprovalRequest], form: QueueFilterForm) -> QuerySet[ApprovalRequest]:
@@ -63,7 +69,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Pending requests of the reader's tenants, most urgent (soonest to expire) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    pending = selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant")
+    pending = (
+        selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant", "run", "node")
+    )
     total = pending.count()
     assigned = request.GET.get("assigned") or ""  # issue 20: "Assigned to me" / "My groups"
     rows = filter_assigned(_filtered(pending, form), caller, assigned).order_by("expires_at", "created_at")
@@ -75,6 +83,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filtered": (form.is_valid() and any(form.cleaned_data.values())) or bool(assigned),
         "query_string": _query_string(request),
         "autorefresh": AUTOREFRESH_SECONDS,
+        "reviewer_tz": time_zone_for(request.user),
         "nav": "queue",
         "assigned": assigned,
         "assigned_choices": ASSIGNED_CHOICES,
@@ -87,10 +96,18 @@ def history(request: HttpRequest) -> HttpResponse:
     """Requests that are no longer pending, most recently decided (or created) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    decided = selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant")
+    decided = (
+        selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant", "run", "node")
+    )
     rows = _filtered(decided, form).order_by("-updated_at", "-created_at")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "form": form, "query_string": _query_string(request), "nav": "history"}
+    context = {
+        "page": page,
+        "form": form,
+        "query_string": _query_string(request),
+        "reviewer_tz": time_zone_for(request.user),
+        "nav": "history",
+    }
     return render(request, "console/approval_history.html", context)
 
 
@@ -121,6 +138,7 @@ def _render_detail(
     nodes = run_nodes(approval.run)
     run_url = reverse("console:run", args=[approval.run_id])
     can_decide = caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
+    previous = selectors.superseded_request(approval)
     context = {
         "approval": approval,
         "run": approval.run,
@@ -128,6 +146,13 @@ def _render_detail(
         "approvals_so_far": approvals_so_far,
         "quorum_percent": min(100, round(100 * approvals_so_far / max(1, approval.required_approvals))),
         "params_json": json.dumps(approval.params, indent=2, sort_keys=True, ensure_ascii=False),
+        "card": action_card(approval.tool, approval.params),
+        "previous": previous,
+        "diff": preview_diff(previous.preview, approval.preview) if previous is not None else [],
+        "needs_confirmation": approval.risk_level in CONFIRM_RISK_LEVELS,
+        "reviewer_tz": time_zone_for(request.user),
+        "live_url": reverse("console:approval_state", args=[approval.pk]),
+        "live_seconds": LIVE_POLL_SECONDS,
         "context_json": json.dumps(approval.context, indent=2, sort_keys=True, ensure_ascii=False)
         if approval.context
         else "",
@@ -149,6 +174,42 @@ def _render_detail(
 def detail(request: HttpRequest, approval_id: Any) -> HttpResponse:
     caller = caller_for_user(request.user, request.session)
     return _render_detail(request, caller, _approval_or_404(caller, approval_id))
+
+
+def outcome_text(approval: ApprovalRequest) -> str:
+    """One sentence on where the request stands, naming the last decider (what the live page announces)."""
+    last = approval.decisions.order_by("-created_at").first()
+    by = f" by {last.decider_display or last.decider_id}" if last is not None else ""
+    texts: dict[str, str] = {
+        ApprovalStatus.APPROVED: f"This request was approved{by}.",
+        ApprovalStatus.EXECUTED: f"This request was approved{by} and the action has run.",
+        ApprovalStatus.REJECTED: f"This request was rejected{by}.",
+        ApprovalStatus.EXPIRED: "This request expired before it was decided.",
+        ApprovalStatus.WITHDRAWN: "This request was withdrawn: the workflow run was cancelled.",
+    }
+    return texts.get(approval.status, "Waiting for a decision.")
+
+
+@login_required
+@require_GET
+def state(request: HttpRequest, approval_id: Any) -> JsonResponse:
+    """The request's state as a small JSON document, polled by its detail page to notice a decision made
+    elsewhere (another reviewer, the API, expiry). Same tenancy as the page: another tenant's is a 404."""
+    caller = caller_for_user(request.user, request.session)
+    approval = _approval_or_404(caller, approval_id)
+    approvals_so_far = approval.decisions.filter(decision=DecisionKind.APPROVE).count()
+    return JsonResponse(
+        {
+            "id": str(approval.pk),
+            "status": approval.status,
+            "status_label": approval.get_status_display(),
+            "pending": approval.status == ApprovalStatus.PENDING,
+            "approvals": approvals_so_far,
+            "required_approvals": approval.required_approvals,
+            "message": outcome_text(approval),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
@@ -177,6 +238,19 @@ def refusal_message(exc: DomainError, approval: ApprovalRequest) -> str:
     return messages_by_code.get(exc.code, f"Your decision was not recorded: {exc.detail}")
 
 
+def _needs_confirmation(request: HttpRequest, caller: Caller, approval: ApprovalRequest, decision: str) -> bool:
+    """Approving a HIGH or CRITICAL request takes a second, explicit step naming the action; refusals (a viewer,
+    the requester, a decided request) are answered at once instead."""
+    return (
+        decision == DecisionKind.APPROVE
+        and approval.risk_level in CONFIRM_RISK_LEVELS
+        and request.POST.get("confirmed") != "yes"
+        and approval.status == ApprovalStatus.PENDING
+        and caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
+        and not authority.is_requester(caller, approval)
+    )
+
+
 @login_required
 @require_POST
 def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpResponse:
@@ -189,6 +263,16 @@ def decide(request: HttpRequest, approval_id: Any, decision: str) -> HttpRespons
         forms: dict[str, Any] = {"approve_form" if decision == DecisionKind.APPROVE else "reject_form": form}
         return _render_detail(request, caller, approval, status=400, **forms)
     try:
+        if _needs_confirmation(request, caller, approval, decision):
+            # A stale sign-in goes to step-up first, so that confirming is the last step before the decision.
+            authority.check_step_up(caller=caller, approval=approval)
+            context = {
+                "approval": approval,
+                "card": action_card(approval.tool, approval.params),
+                "reason": form.cleaned_data["reason"],
+                "nav": "queue",
+            }
+            return render(request, "console/approval_confirm.html", context)
         decided = services.decide_approval(
             caller=caller, approval=approval, decision=decision, reason=form.cleaned_data["reason"]
         )

@@ -2,51 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from orchestrator.admin_base import COMPACT_LIST_CSS, ReadOnlyMixin, actor_link
 
 from .integrity import ENTRY_FIELDS
 from .models import AuditChainHead, AuditCheckpoint, AuditLog
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Every field read-only, no add/change/delete permission and no bulk actions."""
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Every field read-only, no add/change/delete permission and no bulk actions (the shared plumbing)."""
 
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    class Media:
+        css = COMPACT_LIST_CSS
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "tenant",
-        "sequence",
-        "action",
-        "actor_type",
-        "actor_display",
-        "resource_type",
-        "resource_id",
-        "ip",
-    ]
+    list_display = ["created_at", "tenant", "action", "actor", "resource", "ip"]
     list_filter = ["action", "actor_type", "resource_type", "tenant", "created_at"]
     search_fields = ["=id", "=event_id", "=resource_id", "=actor_id", "actor_display", "=request_id", "reason"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     show_full_result_count = False  # counting millions of rows on every page view is slow
-    readonly_fields = ("id", "tenant", "chain", *(f for f in ENTRY_FIELDS if f not in ("id", "tenant_id")))
+    readonly_fields = (
+        "id",
+        "tenant",
+        "chain",
+        "actor",
+        *(f for f in ENTRY_FIELDS if f not in ("id", "tenant_id")),
+    )
     fields = readonly_fields
+
+    @admin.display(description="Actor", ordering="actor_display")
+    def actor(self, obj: AuditLog) -> str:
+        return actor_link({"type": obj.actor_type, "id": obj.actor_id, "display": obj.actor_display})
+
+    @admin.display(description="Resource", ordering="resource_type")
+    def resource(self, obj: AuditLog) -> str:
+        return f"{obj.resource_type} {obj.resource_id}".strip()
 
 
 @admin.register(AuditCheckpoint)

@@ -49,6 +49,8 @@ class AuditLog(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log entries"
         indexes = [
             models.Index(fields=["resource_type", "resource_id"], name="audit_resource_idx"),
             models.Index(fields=["tenant", "created_at"], name="audit_tenant_created_idx"),

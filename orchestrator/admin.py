@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from approvals.policy_schema import InvalidRiskPolicy, validate_tenant_override
 from orchestrator import governance, services
+from orchestrator.admin_base import (
+    FittedAdmin,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    ViewOnlyPagesMixin,
+    actor_link,
+    service_action,
+    tenant_filter,
+)
 from orchestrator.admin_scope import TenantScopedAdmin, operator_tenant_ids
 from orchestrator.lib.errors import DomainError
 from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant
@@ -109,10 +119,10 @@ class ApiKeyAdminForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(TenantScopedAdmin):
+class ApiKeyAdmin(KeepRecordsMixin, FittedAdmin):
     form = ApiKeyAdminForm
-    list_display = ["name", "prefix", "tenant", "owner_user", "service_account", "scopes", "created_by", "revoked_at"]
-    list_filter = ["tenant", "revoked_at"]
+    list_display = ["name", "prefix", "tenant", "owner", "scope_list", "last_used_at", "revoked_at"]
+    list_filter = ["tenant", "revoked_at", "created_at"]
     search_fields = ["name", "prefix", "tenant__slug"]
     list_select_related = ["tenant", "owner_user", "service_account", "created_by"]
     readonly_fields = [
@@ -135,16 +145,17 @@ class ApiKeyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         governance.set_api_key_scopes(api_key=obj, scopes=form.cleaned_data["scopes"])  # audited, caches dropped
 
-    @admin.action(description="Revoke selected API keys")
-    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        revoked = 0
-        for api_key in queryset:
-            try:
-                services.revoke_api_key(api_key=api_key)
-                revoked += 1
-            except DomainError as exc:
-                self.message_user(request, f"{api_key}: {exc.detail}", level=messages.WARNING)
-        self.message_user(request, f"Revoked {revoked} key(s).")
+    @admin.display(description="Owner")
+    def owner(self, obj: ApiKey) -> str:
+        return str(obj.service_account or obj.owner_user or "—")
+
+    @admin.display(description="Scopes")
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes or []) or "—"
+
+    revoke_keys = service_action(
+        "Revoke selected API keys", lambda request, key: services.revoke_api_key(api_key=key), done="Revoked"
+    )
 
 
 @admin.register(ServiceAccount)
@@ -178,7 +189,7 @@ class ServiceAccountAdmin(TenantScopedAdmin):
 # --- Workflow engine ------------------------------------------------------------------------------------------
 
 from orchestrator import runs  # noqa: E402
-from orchestrator.models import WorkflowNode, WorkflowNodeRun, WorkflowRun  # noqa: E402
+from orchestrator.models import ConsoleProfile, WorkflowNode, WorkflowNodeRun, WorkflowRun  # noqa: E402
 
 
 class WorkflowNodeInline(admin.TabularInline):
@@ -194,11 +205,11 @@ class WorkflowNodeInline(admin.TabularInline):
 
 
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(TenantScopedAdmin):
-    """Runs are changed only through services (the "cancel run" action); the form is read-only."""
+class WorkflowRunAdmin(KeepRecordsMixin, ViewOnlyPagesMixin, FittedAdmin):
+    """Runs are changed only through services (the "cancel run" action); the page is read-only, runs stay."""
 
-    list_display = ["name", "tenant", "status", "workspace", "created_at", "started_at", "finished_at"]
-    list_filter = ["status", "tenant", "created_at"]
+    list_display = ["name", "tenant", "status", "creator", "created_at", "finished_at"]
+    list_filter = ["status", "tenant", "created_at", "finished_at"]
     search_fields = ["id", "name", "tenant__slug"]
     list_select_related = ["tenant", "workspace"]
     date_hierarchy = "created_at"
@@ -212,8 +223,8 @@ class WorkflowRunAdmin(TenantScopedAdmin):
         "metadata",
         "workspace",
         "status",
-        "created_by",
-        "started_by",
+        "creator",
+        "starter",
         "error",
         "cancel_reason",
         "created_at",
@@ -222,19 +233,24 @@ class WorkflowRunAdmin(TenantScopedAdmin):
         "updated_at",
     ]
 
+    exclude = ["created_by", "started_by"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are created through the API so they are validated
 
-    @admin.action(description="Cancel selected runs")
-    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[WorkflowRun]) -> None:
-        cancelled = 0
-        for run in queryset:
-            try:
-                runs.cancel_run(run=run, reason=f"cancelled by {request.user} in the admin")
-                cancelled += 1
-            except DomainError as exc:
-                self.message_user(request, f"{run}: {exc.detail}", level=messages.WARNING)
-        self.message_user(request, f"Cancelled {cancelled} run(s).")
+    @admin.display(description="Created by")
+    def creator(self, obj: WorkflowRun) -> str:
+        return actor_link(obj.created_by)
+
+    @admin.display(description="Started by")
+    def starter(self, obj: WorkflowRun) -> str:
+        return actor_link(obj.started_by)
+
+    cancel_runs = service_action(
+        "Cancel selected runs",
+        lambda request, run: runs.cancel_run(run=run, reason=f"cancelled by {request.user} in the admin"),
+        done="Cancelled",
+    )
 
 
 class WorkflowNodeRunInline(admin.TabularInline):
@@ -250,11 +266,11 @@ class WorkflowNodeRunInline(admin.TabularInline):
 
 
 @admin.register(WorkflowNode)
-class WorkflowNodeAdmin(TenantScopedAdmin):
+class WorkflowNodeAdmin(ReadOnlyAdmin):
     tenant_path = "run__tenant"
 
-    list_display = ["key", "run", "type", "status", "attempts", "not_before", "finished_at"]
-    list_filter = ["status", "type"]
+    list_display = ["key", "run", "type", "status", "attempts", "finished_at"]
+    list_filter = ["status", "type", tenant_filter("run__tenant"), "finished_at"]
     search_fields = ["key", "run__name", "run__id"]
     list_select_related = ["run"]
     inlines = [WorkflowNodeRunInline]
@@ -262,44 +278,39 @@ class WorkflowNodeAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(WorkflowNodeRun)
-class WorkflowNodeRunAdmin(TenantScopedAdmin):
+class WorkflowNodeRunAdmin(ReadOnlyAdmin):
     tenant_path = "run__tenant"
 
-    list_display = ["node", "attempt", "status", "lease_owner", "lease_expires_at", "started_at", "finished_at"]
-    list_filter = ["status"]
+    list_display = ["node", "attempt", "status", "lease_owner", "started_at", "finished_at"]
+    list_filter = ["status", tenant_filter("run__tenant"), "started_at"]
     search_fields = ["id", "node__key", "run__id", "external_task_id", "lease_owner"]
     list_select_related = ["node", "run"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(IdempotentRequest)
-class IdempotentRequestAdmin(admin.ModelAdmin):
+class IdempotentRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Stored ``Idempotency-Key`` responses: looked at when debugging a client, never edited (they expire)."""
 
     list_display = ["caller", "key", "status", "response_status", "created_at", "expires_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["=caller", "key"]
     exclude = ["response_body"]
-    actions = None
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields if f.name != "response_body"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(ConsoleProfile)
+class ConsoleProfileAdmin(admin.ModelAdmin):
+    """People's console preferences (their time zone); they set it themselves on the console's settings page."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ["user", "time_zone", "updated_at"]
+    list_filter = ["time_zone", "updated_at"]
+    search_fields = ["user__username", "time_zone"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "updated_at"]

@@ -89,7 +89,7 @@ def render_dag_svg(nodes: Sequence[DagNode], *, link_prefix: str = "#node-", hig
         for row, node in enumerate(layer):
             position[node.key] = (x0 + row * (NODE_WIDTH + ROW_GAP), top)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="group" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" aria-labelledby="dag-title">',
         f'<title id="dag-title">Workflow graph with {len(nodes)} nodes</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '

@@ -117,6 +117,8 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -245,6 +247,8 @@ class WorkflowNode(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="nodes")
     key = models.CharField(max_length=64)
+    # The node's index in the submitted definition: answers list nodes in the order their author wrote them.
+    position = models.PositiveIntegerField(default=0)
     type = models.CharField(max_length=16)  # a type registered in ``orchestrator.nodes`` (validated on create)
     name = models.CharField(max_length=200, blank=True)
     depends_on = models.JSONField(default=list, blank=True)
@@ -271,7 +275,7 @@ class WorkflowNode(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["run", "key"]
+        ordering = ["run", "position", "key"]
         constraints = [
             models.UniqueConstraint(fields=["run", "key"], name="node_unique_run_key"),
             models.CheckConstraint(condition=models.Q(status__in=NodeStatus.values), name="node_status_valid"),
@@ -329,3 +333,19 @@ class WorkflowNodeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id}#{self.attempt} ({self.status})"
+
+
+class ConsoleProfile(models.Model):
+    """A person's console preferences: the time zone absolute times (such as an approval's expiry) are shown in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="console_profile"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="An IANA zone name, e.g. Europe/Berlin.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "console profile"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone}"

@@ -68,6 +68,7 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
                 WorkflowNode(
                     run=run,
                     key=node.key,
+                    position=position,
                     type=node.type,
                     name=node.name,
                     depends_on=node.depends_on,
@@ -76,7 +77,7 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
                     continue_on_failure=node.continue_on_failure,
                     pending_dependencies=len(node.depends_on),
                 )
-                for node in spec.nodes
+                for position, node in enumerate(spec.nodes)
             ],
             batch_size=500,
         )

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from approvals.policy import assess_node_action, policy_for_tenant
 from orchestrator.lib import rawsql
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import NotFoundError
-from orchestrator.models import ApiKey, Role, Scope, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import (
+    ApiKey,
+    NodeStatus,
+    NodeType,
+    Role,
+    Scope,
+    Tenant,
+    WorkflowNode,
+    WorkflowNodeRun,
+    WorkflowRun,
+)
 
 
 def api_keys_for(caller: Caller) -> QuerySet[ApiKey]:
@@ -31,8 +43,10 @@ def runs_for(caller: Caller) -> QuerySet[WorkflowRun]:
 
 
 def run_detail_for(caller: Caller) -> QuerySet[WorkflowRun]:
-    """Like ``runs_for``, with the nodes prefetched in key order (one query for all of them)."""
-    return runs_for(caller).prefetch_related(Prefetch("nodes", queryset=WorkflowNode.objects.order_by("key")))
+    """Like ``runs_for``, with the nodes prefetched in definition order (one query for all of them)."""
+    return runs_for(caller).prefetch_related(
+        Prefetch("nodes", queryset=WorkflowNode.objects.order_by("position", "key"))
+    )
 
 
 def _run_pk(run_id: Any) -> uuid.UUID:
@@ -52,7 +66,7 @@ def get_run_for(caller: Caller, run_id: Any) -> WorkflowRun:
 
 
 def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
-    """``get_run_for`` with its nodes in key order attached (as ``run_detail_for`` would prefetch them).
+    """``get_run_for`` with its nodes in definition order attached (as ``run_detail_for`` would prefetch them).
 
     The hottest read of the API (agents poll their runs), so it is two statements with SQL built once per process
     (``orchestrator.lib.rawsql``) instead of an ORM ``get`` + ``prefetch_related``. The workspace, when the run has
@@ -69,9 +83,8 @@ def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
     if not found:
         raise NotFoundError("No such workflow run.")
     run = found[0]
-    node_sql = rawsql.select_sql(
-        WorkflowNode, f"{rawsql.column(WorkflowNode, 'run')} = %s", order_by=rawsql.column(WorkflowNode, "key")
-    )
+    definition_order = f"{rawsql.column(WorkflowNode, 'position')}, {rawsql.column(WorkflowNode, 'key')}"
+    node_sql = rawsql.select_sql(WorkflowNode, f"{rawsql.column(WorkflowNode, 'run')} = %s", order_by=definition_order)
     nodes = rawsql.fetch(WorkflowNode, node_sql, [rawsql.db_value(WorkflowNode, "run", pk)])
     for node in nodes:
         node.run = run  # the reverse side is known; no query if a caller follows it
@@ -94,3 +107,34 @@ def get_node_for(caller: Caller, run_id: Any, key: str) -> WorkflowNode:
     if node is None:
         raise NotFoundError(f"No node {key!r} in this run.")
     return node
+
+
+def annotate_approval_facts(run: WorkflowRun, nodes: Iterable[WorkflowNode]) -> None:
+    """Set ``requires_approval`` and ``risk_level`` on each node: what the approvals policy decided for it.
+
+    A TASK that waits for approval, or ran with an approved request, required approval; one that already ran
+    without one did not; any other TASK (not reached yet, or rejected) is classified now by its tenant's effective
+    policy, exactly as the scheduler will (``approvals.policy.assess_node_action``). Control nodes never need
+    approval and carry no risk level. Side effect: at most one query (the tenant's policy), none when every node
+    is decided already. Precondition: ``nodes`` belong to ``run``.
+    """
+    nodes = list(nodes)
+    policy: dict[str, Any] | None = None
+    for node in nodes:
+        if node.type != NodeType.TASK:
+            node.requires_approval, node.risk_level = False, None  # type: ignore[attr-defined]
+            continue
+        if policy is None:
+            tenant_policy = Tenant.objects.filter(pk=run.tenant_id).values_list("risk_policy", flat=True).first()
+            policy = policy_for_tenant(tenant_policy)
+        assessment = assess_node_action(
+            policy, tenant_id=run.tenant_id, run_id=run.pk, node_key=node.key, config=node.config
+        )
+        if node.approval_id or node.status == NodeStatus.WAITING_APPROVAL:
+            required = True
+        elif node.attempts > 0:
+            required = False
+        else:
+            required = assessment.requires_approval
+        node.requires_approval = required  # type: ignore[attr-defined]
+        node.risk_level = assessment.risk.level  # type: ignore[attr-defined]

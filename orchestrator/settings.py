@@ -353,6 +353,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: igno
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "orchestrator.lib.schema.add_problem_responses",
+    # Summaries, descriptions and examples written for API users (docstrings are for maintainers).
+    "orchestrator.api.openapi.describe_operations",
 ]
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from orchestrator.admin_scope import TenantScopedAdmin
-from orchestrator.lib.errors import DomainError
+from orchestrator.admin_base import FittedAdmin, ReadOnlyAdmin, ViewOnlyPagesMixin, service_action
 
 from . import services
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(TenantScopedAdmin):
-    list_display = ["url", "tenant", "enabled", "events", "failing_since", "disabled_reason", "created_at"]
-    list_filter = ["enabled", "tenant"]
+class WebhookEndpointAdmin(FittedAdmin):
+    list_display = ["url", "tenant", "enabled", "event_list", "failing_since", "created_at"]
+    list_filter = ["enabled", "tenant", "created_at"]
     search_fields = ["url", "description", "tenant__slug"]
     list_select_related = ["tenant"]
     readonly_fields = ["tenant", "url", "events", "disabled_reason", "disabled_at", "failing_since", "created_at"]
@@ -31,6 +30,10 @@ class WebhookEndpointAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Endpoints are created through the API, which shows the secret once to the subscriber.
         return False
+
+    @admin.display(description="Events")
+    def event_list(self, obj: WebhookEndpoint) -> str:
+        return ", ".join(obj.events or []) or "—"
 
     def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in ("enabled", "description")}
@@ -70,7 +73,9 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(TenantScopedAdmin):
+class WebhookDeliveryAdmin(ViewOnlyPagesMixin, FittedAdmin):
+    """Delivery history: read-only pages, the "redeliver" action calls the service."""
+
     list_display = [
         "event_type",
         "endpoint",
@@ -80,7 +85,7 @@ class WebhookDeliveryAdmin(TenantScopedAdmin):
         "next_attempt_at",
         "created_at",
     ]
-    list_filter = ["status", "event_type", "tenant"]
+    list_filter = ["status", "event_type", "tenant", "created_at"]
     search_fields = ["message_id", "event_id", "endpoint__url"]
     list_select_related = ["endpoint", "tenant"]
     date_hierarchy = "created_at"
@@ -93,36 +98,16 @@ class WebhookDeliveryAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.method == "GET" and super().has_change_permission(request, obj)
-
-    @admin.action(description="Redeliver selected deliveries")
-    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        done = 0
-        for row in queryset:
-            try:
-                services.redeliver(delivery=row)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{row}: {exc.detail}", level=messages.WARNING)
-        self.message_user(request, f"Queued {done} delivery(ies) for redelivery.")
-
-
-class ReadOnlyModelAdmin(TenantScopedAdmin):
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    redeliver = service_action(
+        "Redeliver selected deliveries", lambda request, row: services.redeliver(delivery=row), done="Queued again"
+    )
+
 
 @admin.register(WebhookSecret)
-class WebhookSecretAdmin(ReadOnlyModelAdmin):
+class WebhookSecretAdmin(ReadOnlyAdmin):
     """When each signing secret was made and until when it signs; never the secret (use "Rotate secret")."""
 
     tenant_path = "endpoint__tenant"
@@ -136,7 +121,7 @@ class WebhookSecretAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(ReadOnlyModelAdmin):
+class WebhookAttemptAdmin(ReadOnlyAdmin):
     tenant_path = "delivery__tenant"
     list_display = ["delivery", "number", "success", "status_code", "latency_ms", "error", "created_at"]
     list_filter = ["success", "status_code", "created_at"]

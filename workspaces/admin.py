@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
-from orchestrator.admin_scope import TenantScopedAdmin
-from orchestrator.lib.errors import DomainError
+from orchestrator.admin_base import FittedAdmin, service_action
 
 from . import services
 from .models import Workspace
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(TenantScopedAdmin):
-    list_display = [
-        "name",
-        "id",
-        "tenant",
-        "status",
-        "provider",
-        "lock_owner",
-        "lock_expires_at",
-        "fencing_token",
-        "last_used_at",
-        "created_at",
-    ]
-    list_filter = ["status", "provider", "operation", "tenant"]
+class WorkspaceAdmin(FittedAdmin):
+    list_display = ["name", "tenant", "status", "provider", "lock_owner", "lock_expires_at", "last_used_at"]
+    list_filter = ["status", "provider", "operation", "tenant", "created_at"]
     search_fields = ["name", "id", "lock_owner", "tenant__slug"]
     list_select_related = ["tenant"]
     readonly_fields = [
@@ -60,26 +46,18 @@ class WorkspaceAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "tenant"]
 
-    def _apply(
-        self, request: HttpRequest, queryset: QuerySet[Workspace], verb: str, service: Callable[..., Any]
-    ) -> None:
-        done = 0
-        for workspace in queryset:
-            try:
-                service(workspace_id=workspace.pk)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{workspace}: {exc.detail}", level=messages.WARNING)
-        self.message_user(request, f"{verb} {done} workspace(s).")
-
-    @admin.action(description="Hibernate selected workspaces")
-    def hibernate_workspaces(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
-        self._apply(request, queryset, "Hibernated", services.hibernate_workspace)
-
-    @admin.action(description="Wake (provision) selected workspaces")
-    def wake_workspaces(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
-        self._apply(request, queryset, "Woke", services.wake_workspace)
-
-    @admin.action(description="Terminate selected workspaces (deletes local folders)")
-    def terminate_workspaces(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
-        self._apply(request, queryset, "Terminated", services.terminate_workspace)
+    hibernate_workspaces = service_action(
+        "Hibernate selected workspaces",
+        lambda request, workspace: services.hibernate_workspace(workspace_id=workspace.pk),
+        done="Hibernated",
+    )
+    wake_workspaces = service_action(
+        "Wake (provision) selected workspaces",
+        lambda request, workspace: services.wake_workspace(workspace_id=workspace.pk),
+        done="Woke",
+    )
+    terminate_workspaces = service_action(
+        "Terminate selected workspaces (deletes local folders)",
+        lambda request, workspace: services.terminate_workspace(workspace_id=workspace.pk),
+        done="Terminated",
+    )

@@ -26,6 +26,7 @@ from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import RepresentedListMixin, represent
+from orchestrator.lib.tools import RISK_LEVELS
 from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.nodes.task import MAX_TIMEOUT_SECONDS
 
@@ -56,7 +57,26 @@ class NodeRunSerializer(serializers.ModelSerializer):
 
 
 class NodeSerializer(serializers.ModelSerializer):
-    definition = serializers.JSONField(source="config", read_only=True, help_text="Type-specific definition fields.")
+    definition = serializers.JSONField(
+        source="config",
+        read_only=True,
+        help_text="The node's definition as submitted and validated (type-specific fields). Its "
+        "`requires_approval` is what the workflow asked for; the node's own `requires_approval` is what the policy "
+        "decided.",
+    )
+    requires_approval = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether this step needs a person's approval before it runs: true while it waits for approval "
+        "or once it ran with an approved request, false once it ran without one; for a step not reached yet, what "
+        "the tenant's risk policy decides for its action now (or because the definition asks for approval). "
+        "Always false for control steps.",
+    )
+    risk_level = serializers.ChoiceField(
+        choices=list(RISK_LEVELS),
+        read_only=True,
+        allow_null=True,
+        help_text="The risk level the tenant's policy gives this step's action (null for control steps).",
+    )
 
     class Meta:
         model = WorkflowNode
@@ -67,6 +87,8 @@ class NodeSerializer(serializers.ModelSerializer):
             "status",
             "depends_on",
             "definition",
+            "requires_approval",
+            "risk_level",
             "attempts",
             "output",
             "error",
@@ -219,10 +241,12 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = selectors.get_run_detail_for(_caller(request), self.kwargs["pk"])
+        selectors.annotate_approval_facts(run, run.nodes.all())
         return Response(represent(RunDetailSerializer, run))
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.run_detail_for(_caller(self.request)).get(pk=run.pk)
+        selectors.annotate_approval_facts(fresh, fresh.nodes.all())
         return Response(represent(RunDetailSerializer, fresh), status=code)
 
     @extend_schema(request=WorkflowCreateSerializer, responses={201: RunDetailSerializer})
@@ -257,7 +281,9 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["get"], url_path=f"nodes/(?P<key>{NODE_KEY})")
     def node(self, request: Request, pk: str | None = None, key: str = "") -> Response:
-        return Response(NodeDetailSerializer(selectors.get_node_for(_caller(request), pk, key)).data)
+        node = selectors.get_node_for(_caller(request), pk, key)
+        selectors.annotate_approval_facts(node.run, [node])
+        return Response(NodeDetailSerializer(node).data)
 
     @extend_schema(
         request=None,

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
     path("step-up/", stepup.step_up, name="step_up"),
+    path("profile/", views.profile, name="profile"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
 ]

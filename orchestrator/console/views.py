@@ -6,19 +6,21 @@ tenant's run is a 404.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from approvals.selectors import approvals_for
 from orchestrator import selectors
 from orchestrator.dag_svg import DagNode, layer_nodes, render_dag_svg
 from orchestrator.lib.auth import caller_for_user
-from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.errors import InvalidInput, NotFoundError
 from orchestrator.models import RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.profiles import set_time_zone, time_zone_for, time_zone_names
 
 
 def run_dag_svg(run: WorkflowRun, nodes: list[WorkflowNode], *, link_prefix: str, highlight: str | None = None) -> str:
@@ -33,7 +35,7 @@ def run_dag_svg(run: WorkflowRun, nodes: list[WorkflowNode], *, link_prefix: str
 def run_nodes(run: WorkflowRun) -> list[WorkflowNode]:
     """The run's nodes in graph order (layer by layer, as drawn) with their attempts (oldest first)."""
     nodes = list(
-        run.nodes.order_by("key").prefetch_related(
+        run.nodes.order_by("position", "key").prefetch_related(
             Prefetch("node_runs", queryset=WorkflowNodeRun.objects.order_by("attempt"))
         )
     )
@@ -80,3 +82,20 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "self_url": reverse("console:run", args=[run.pk]),
     }
     return render(request, "console/run_detail.html", context)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's console settings: the time zone absolute times are shown in (``profiles.set_time_zone``)."""
+    status = 200
+    if request.method == "POST":
+        try:
+            set_time_zone(user=request.user, name=request.POST.get("time_zone", "").strip())
+        except InvalidInput as exc:
+            messages.error(request, exc.detail)
+            status = 400
+        else:
+            messages.success(request, "Saved. Times are now shown in your time zone.")
+            return redirect("console:profile")
+    context = {"zones": time_zone_names(), "current": str(time_zone_for(request.user)), "nav": "profile"}
+    return render(request, "console/profile.html", context, status=status)

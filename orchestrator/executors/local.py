@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 
-from approvals.preview import summarize_http, summarize_message
+from approvals.preview import preview_email, preview_http, summarize_http, summarize_message
 from orchestrator.lib import netguard
 from orchestrator.lib.tools import ToolContext, ToolError, ToolTimeout, check_fields, tool
 
@@ -99,7 +99,7 @@ def _http_params(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 # LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM, counting method
 # overrides (X-HTTP-Method-Override and kin, ``_method`` in the query or body; ``orchestrator.lib.httpmethods``).
-@tool("http.request", params=_http_params, risk="LOW", summary=summarize_http)
+@tool("http.request", params=_http_params, risk="LOW", summary=summarize_http, preview=preview_http, card="http")
 def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: the parsed body of a JSON
     answer, otherwise ``{"status_code", "headers", "text", "truncated"}``. Redirects are not followed."""
@@ -164,7 +164,15 @@ def _email_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@tool("email.send", params=_email_params, risk="HIGH", reasons=["sends e-mail to people"], summary=summarize_message)
+@tool(
+    "email.send",
+    params=_email_params,
+    risk="HIGH",
+    reasons=["sends e-mail to people"],
+    summary=summarize_message,
+    preview=preview_email,
+    card="email",
+)
 def email_send(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Sends one e-mail through Django's e-mail backend (a file backend under DATA_DIR locally)."""
     to = params["to"]

@@ -8,8 +8,9 @@ function ``fn(params, ctx) -> output`` together with everything the rest of the 
 - ``risk`` and ``reasons``: the default risk level (``LOW`` < ``MEDIUM`` < ``HIGH`` < ``CRITICAL``) the approvals
   policy starts from. The settings/tenant policy (``APPROVAL_RISK_POLICY["tools"]``) overrides it; a tool that
   declares no risk is treated as ``MEDIUM`` (it needs approval), never silently ``LOW``;
-- ``summary`` and ``preview``: how a reviewer sees one action (one line; a few lines), defaults in
-  ``approvals.preview``;
+- ``summary`` and ``preview``: how a reviewer sees one action (one line; a few lines of text), defaults in
+  ``approvals.preview``; ``card``: which structured card the console draws it as (``"email"``, ``"http"``,
+  ``"desktop"``; see ``approvals.cards``), none for a plain list of parameters;
 - ``idempotent``: whether running the same action twice is harmless (crash recovery may then re-run it).
 
 It is on the ground floor (docs/architecture.md) so that approvals can read a tool's declared risk without
@@ -90,6 +91,7 @@ class Tool:
     summary: Describer | None = None
     preview: Describer | None = None
     idempotent: bool = False
+    card: str | None = None
 
     def declared_risk(self) -> tuple[str, list[str]]:
         """The level this tool starts from and why (before the settings/tenant policy has its say)."""
@@ -114,6 +116,7 @@ def tool(
     summary: Describer | None = None,
     preview: Describer | None = None,
     idempotent: bool = False,
+    card: str | None = None,
 ) -> Callable[[ToolFunction], ToolFunction]:
     """Register ``fn`` as tool ``name`` with its descriptor. Raises ``ValueError`` for an unknown risk level."""
     if risk is not None and risk not in RISK_LEVELS:
@@ -129,6 +132,7 @@ def tool(
             summary=summary,
             preview=preview,
             idempotent=idempotent,
+            card=card,
         )
         return fn
 

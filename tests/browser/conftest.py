@@ -1,7 +1,9 @@
 """Playwright driving Debian's Chromium (no browser download): fixtures for the console's browser tests.
 
-Screenshots go to ``test-output/screenshots`` (override with ``TEST_OUTPUT_DIR``). Tests here are marked
-``browser`` and skip with a reason when ``/usr/bin/chromium`` or the playwright package is missing.
+Screenshots go to ``var/ci/screenshots`` (CI keeps them as artefacts; override the folder above ``screenshots``
+with ``TEST_OUTPUT_DIR``). ``assert_accessible`` runs axe-core (vendored from npm under ``vendor/axe-core``,
+injected with Playwright's ``add_script_tag`` from a route on the page's origin) on the page. Tests here are
+marked ``browser`` and skip with a reason when ``/usr/bin/chromium`` or the playwright package is missing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", str(ROOT / "var" / "ci"))) / "screenshots"
+AXE_SCRIPT = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
+# What fails the check: WCAG A/AA rules (and best practices) at these impacts.
+BLOCKING_IMPACTS = ("serious", "critical")
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from such a thread unless told.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -80,3 +86,29 @@ def sign_in(page: Any, base_url: str, username: str, password: str = "pw-for-tes
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/console/login/" not in url)
+
+
+def assert_accessible(page: Any, name: str) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is now and fail on any serious or critical violation, listing each rule
+    with the elements it found. Returns the minor and moderate ones (for a test that wants to look at them)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Served from the page's own origin through a Playwright route: the console's CSP (script-src 'self')
+        # stays on and still applies to everything else.
+        origin = page.evaluate("window.location.origin")
+        page.route(
+            f"{origin}/__axe-core.js",
+            lambda route: route.fulfill(path=str(AXE_SCRIPT), content_type="application/javascript"),
+        )
+        page.add_script_tag(url=f"{origin}/__axe-core.js")
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ["violations"]});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           targets: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+        }"""
+    )
+    blocking = [v for v in result if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe-core on {name}: " + "; ".join(
+        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['targets'])}" for v in blocking
+    )
+    return [v for v in result if v["impact"] not in BLOCKING_IMPACTS]

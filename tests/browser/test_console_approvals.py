@@ -140,7 +140,7 @@ def test_reviewer_approves_a_request_made_through_the_api_and_the_workflow_conti
     row.get_by_role("link").click()
     page.wait_for_url(f"**/console/approvals/{approval.pk}/")
     assert page.get_by_role("heading", level=1).is_visible()
-    assert "finance@example.com" in page.locator("pre.params").inner_text()
+    assert "finance@example.com" in page.locator('[data-card="email"]').inner_text()
     assert page.locator('svg.dag a[data-key="send_report"]').get_attribute("data-status") == "WAITING_APPROVAL"
     assert page.locator("#quorum-text").inner_text() == "0 of 1 approval"
     screenshot(page, "approval-detail")
@@ -148,8 +148,9 @@ def test_reviewer_approves_a_request_made_through_the_api_and_the_workflow_conti
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 391
     screenshot(phone_page, "approval-detail-phone")
 
-    page.get_by_label("Reason (optional)").fill("Figures checked with finance.")
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_label("Why you approve (optional)").fill("Figures checked with finance.")
+    page.get_by_role("button", name="Approve…").click()
+    page.get_by_role("button", name="Yes, approve").click()  # HIGH risk: the confirmation step
     assert page.get_by_role("status").filter(has_text="Approved").is_visible()
     assert page.locator("#approval-status").inner_text() in ("Approved", "Executed")
     assert page.get_by_role("button", name="Approve").count() == 0
@@ -181,11 +182,11 @@ def test_reject_needs_a_reason(page, live_server) -> None:
     page.goto(f"{live_server.url}/console/approvals/{approval.pk}/")
     page.get_by_role("button", name="Reject").click()
     assert "Say why you reject" in page.get_by_role("alert").inner_text()
-    assert page.get_by_label("Reason (required)").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Why you reject (required)").get_attribute("aria-invalid") == "true"
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.PENDING
     screenshot(page, "reject-without-reason")
-    page.get_by_label("Reason (required)").fill("Wrong recipient: this goes to the board, not finance.")
+    page.get_by_label("Why you reject (required)").fill("Wrong recipient: this goes to the board, not finance.")
     page.get_by_role("button", name="Reject").click()
     assert page.get_by_role("status").filter(has_text="Rejected").is_visible()
     assert "Wrong recipient" in page.locator("#outcome").inner_text()
@@ -231,9 +232,10 @@ def test_second_reviewer_deciding_after_the_first_sees_the_conflict(browser, pag
         sign_in(other, live_server.url, second.user.username)
         page.goto(url)
         other.goto(url)  # both see the buttons
-        page.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name="Approve…").click()
+        page.get_by_role("button", name="Yes, approve").click()
         assert page.get_by_role("status").filter(has_text="Approved").is_visible()
-        other.get_by_label("Reason (required)").fill("Not this quarter.")
+        other.get_by_label("Why you reject (required)").fill("Not this quarter.")
         other.get_by_role("button", name="Reject").click()
         alert = other.get_by_role("alert").inner_text()
         assert "Someone else decided this request first" in alert and "approved" in alert

@@ -33,7 +33,7 @@ def test_step_up_with_the_password_then_back_to_the_decision(page, live_server) 
     sign_in(page, live_server.url, reviewer.user.username)
     with later():
         page.goto(f"{live_server.url}/console/approvals/{approval.pk}/")
-        page.get_by_label("Reason (optional)").fill("Numbers checked with finance.")
+        page.get_by_label("Why you approve (optional)").fill("Numbers checked with finance.")
         page.get_by_role("button", name="Approve").click()
         page.wait_for_url(lambda url: "/console/step-up/" in url)
         assert page.get_by_role("heading", name="Confirm it's you").is_visible()
@@ -46,8 +46,9 @@ def test_step_up_with_the_password_then_back_to_the_decision(page, live_server) 
         page.get_by_role("button", name="Confirm").click()
         page.wait_for_url(lambda url: f"/console/approvals/{approval.pk}/" in url)
         # Back on the decision with what was typed before.
-        assert page.get_by_label("Reason (optional)").input_value() == "Numbers checked with finance."
-        page.get_by_role("button", name="Approve").click()
+        assert page.get_by_label("Why you approve (optional)").input_value() == "Numbers checked with finance."
+        page.get_by_role("button", name="Approve…").click()
+        page.get_by_role("button", name="Yes, approve").click()  # HIGH: confirmed last, after the step-up
         assert page.get_by_role("status").filter(has_text="Approved").is_visible()
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.APPROVED
@@ -73,7 +74,8 @@ def test_step_up_asks_for_the_totp_code_when_the_person_enrolled_one(page, live_
         page.get_by_label("Authenticator code").fill(f"{code:0{device.digits}d}")
         page.get_by_role("button", name="Confirm").click()
         page.wait_for_url(lambda url: f"/console/approvals/{approval.pk}/" in url)
-        page.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name="Approve…").click()
+        page.get_by_role("button", name="Yes, approve").click()
         assert page.get_by_role("status").filter(has_text="Approved").is_visible()
     assert ApprovalDecision.objects.get(approval=approval).step_up == "totp"
 

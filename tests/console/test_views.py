@@ -111,7 +111,13 @@ def test_reviewer_approves_with_csrf_and_the_decision_is_recorded(tenant) -> Non
     url = reverse("console:approve", args=[approval.pk])
     assert client.post(url, {"reason": "fine"}).status_code == 403  # no CSRF token
     token = client.get(reverse("console:approval", args=[approval.pk])).context["csrf_token"]
-    response = client.post(url, {"reason": "fine", "csrfmiddlewaretoken": str(token)}, follow=True)
+    # HIGH risk: the first post only asks for confirmation, naming the action; nothing is decided yet.
+    confirm = client.post(url, {"reason": "fine", "csrfmiddlewaretoken": str(token)})
+    assert confirm.status_code == 200 and "You are about to approve" in confirm.content.decode()
+    assert "email.send to ceo@example.com: Quarterly numbers" in confirm.content.decode()
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING and not approval.decisions.exists()
+    response = client.post(url, {"reason": "fine", "confirmed": "yes", "csrfmiddlewaretoken": str(token)}, follow=True)
     assert response.status_code == 200
     assert any(m.startswith("Approved") for m in page_messages(response))
     approval.refresh_from_db()
@@ -161,7 +167,7 @@ def test_second_reviewer_after_the_first_sees_the_conflict_message(tenant) -> No
     approval = pending_approval(tenant)
     first, second = signed_in(tenant, Role.REVIEWER), signed_in(tenant, Role.REVIEWER)
     assert "button approve" in second.get(reverse("console:approval", args=[approval.pk])).content.decode()
-    first.post(reverse("console:approve", args=[approval.pk]), {"reason": ""})
+    first.post(reverse("console:approve", args=[approval.pk]), {"reason": "", "confirmed": "yes"})
     late = second.post(reverse("console:reject", args=[approval.pk]), {"reason": "no"}, follow=True)
     assert any("Someone else decided this request first" in m for m in page_messages(late))
     approval.refresh_from_db()

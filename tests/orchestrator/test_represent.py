@@ -81,6 +81,8 @@ def test_run_detail_equals_the_orm_and_drf_rendering(tenant, make_api_key, popul
     run_id = populated["runs"][run_index]
     orm_run = selectors.run_detail_for(caller).get(pk=run_id)
     raw_run = selectors.get_run_detail_for(caller, run_id)
+    selectors.annotate_approval_facts(orm_run, orm_run.nodes.all())
+    selectors.annotate_approval_facts(raw_run, raw_run.nodes.all())
     assert as_json(represent(RunDetailSerializer, raw_run)) == as_json(RunDetailSerializer(orm_run).data)
 
 
@@ -96,7 +98,9 @@ def test_run_detail_of_another_tenant_or_a_bad_id_is_not_found(tenant, other_ten
 def test_run_detail_endpoint_serves_the_same_as_drf(api, populated) -> None:
     for run_id in populated["runs"]:
         body = api.get(f"/api/v1/workflows/{run_id}").json()
-        assert body == as_json(RunDetailSerializer(WorkflowRun.objects.get(pk=run_id)).data)
+        run = WorkflowRun.objects.prefetch_related("nodes").get(pk=run_id)
+        selectors.annotate_approval_facts(run, run.nodes.all())
+        assert body == as_json(RunDetailSerializer(run).data)
 
 
 @pytest.mark.parametrize(

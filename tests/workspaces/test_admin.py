@@ -41,7 +41,7 @@ def test_hibernate_action_skips_locked_workspaces_with_a_message(admin_client_, 
         follow=True,
     )
     assert response.status_code == 200
-    assert b"Hibernated 1 workspace(s)." in response.content
+    assert b"Hibernated 1 workspace." in response.content
     assert b"held by" in response.content
     assert dict(Workspace.objects.values_list("name", "status")) == {"free": "HIBERNATED", "busy": "READY"}
 
