@@ -116,7 +116,7 @@ class SlackIdentityAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationOutbox)
 class NotificationOutboxAdmin(TenantScopedAdmin):
-    list_display = ["approval", "channel", "kind", "recipient", "status", "attempts", "created_at", "sent_at"]
+    list_display = ["approval", "channel", "kind", "recipient", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "kind", "tenant"]
     search_fields = ["recipient", "approval__summary"]
     list_select_related = ["approval", "tenant"]
