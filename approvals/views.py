@@ -62,7 +62,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Pending requests of the reader's tenants, most urgent (soonest to expire) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    pending = selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant")
+    shown_pending = selectors.shown_as(ApprovalStatus.PENDING)
+    pending = selectors.approvals_for(caller).filter(shown_pending).select_related("tenant")
     total = pending.count()
     rows = _filtered(pending, form).order_by("expires_at", "created_at")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -83,7 +84,8 @@ def history(request: HttpRequest) -> HttpResponse:
     """Requests that are no longer pending, most recently decided (or created) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    decided = selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant")
+    shown_pending = selectors.shown_as(ApprovalStatus.PENDING)
+    decided = selectors.approvals_for(caller).exclude(shown_pending).select_related("tenant")
     rows = _filtered(decided, form).order_by("-updated_at", "-created_at")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "form": form, "query_string": _query_string(request), "nav": "history"}

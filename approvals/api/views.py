@@ -53,18 +53,8 @@ class ApprovalViewSet(ScopedViewSet):
 
     def scoped(self, caller: Caller) -> Any:
         if self.action == "list":
-            # Expiry on every read (SPEC §6.1): before the query when EXPIRED rows may be listed, otherwise only
-            # when a row of the page turns out overdue (``paginate_queryset``), which spares a statement per page.
-            statuses = self.request.query_params.getlist("status")
-            return selectors.approval_rows_for(caller, expire=selectors.listing_may_show_expired(statuses))
+            return selectors.approval_rows_for(caller)
         return selectors.approvals_for(caller)
-
-    def paginate_queryset(self, queryset: Any) -> Any:
-        page = super().paginate_queryset(queryset)
-        if page and selectors.any_overdue(page):
-            selectors.expire_overdue_for(caller_of(self.request))
-            page = super().paginate_queryset(queryset.all())  # the same filters, read again after the expiry
-        return page
 
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])
