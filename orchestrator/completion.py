@@ -79,7 +79,7 @@ def complete_node_run(
 def _close_attempt(
     node_run_id: uuid.UUID | str, action: AttemptAction, now: datetime, *, node: NodeRef | None, **finish: Any
 ) -> NodeRef | None:
-    """Finish the RUNNING attempt (see ``_finish_attempt``) and release its workspace lease if it held one.
+    """Finish the RUNNING attempt (``statements.finish_attempt``) and release its workspace lease if it held one.
     Returns the attempt's node, or None when the attempt was no longer RUNNING."""
     finished = statements.finish_attempt(node_run_id, ATTEMPT[action], now, **finish)
     if finished is None:
