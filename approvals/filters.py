@@ -1,4 +1,5 @@
-"""Filters of ``GET /approvals`` (SPEC §6.1). ``status`` defaults to PENDING; ``status=ALL`` lists every status."""
+"""Filters of ``GET /approvals`` (SPEC §6.1). ``status`` defaults to PENDING; ``status=ALL`` lists every status.
+The status filtered on is the one readers see (``selectors.shown_status``, annotated by ``approvals_for``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 
+from . import selectors
 from .models import ApprovalRequest, ApprovalStatus, RiskLevel
 
 STATUS_CHOICES = [*ApprovalStatus.choices, ("ALL", "All")]
@@ -36,9 +38,9 @@ class ApprovalFilter(django_filters.FilterSet):
     @classmethod
     def unfiltered(cls, queryset: QuerySet[ApprovalRequest]) -> QuerySet[ApprovalRequest]:
         """What an empty query selects (``orchestrator.lib.filters.QuickFilterBackend``): the default status."""
-        return queryset.filter(status__in=[DEFAULT_STATUS])
+        return queryset.filter(selectors.shown_as(DEFAULT_STATUS))
 
     def filter_status(self, queryset: QuerySet[ApprovalRequest], name: str, value: list[str]) -> Any:
         if not value or "ALL" in value:
             return queryset
-        return queryset.filter(status__in=value)
+        return queryset.filter(selectors.shown_as(*value))

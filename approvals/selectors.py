@@ -1,4 +1,5 @@
-"""Reads of approvals, scoped to the caller. Overdue requests are expired before they are returned (SPEC §6.1)."""
+"""Reads of approvals, scoped to the caller. Reads never write: an overdue request is *shown* EXPIRED (``shown_status``)
+before a service or the periodic task expires the row (SPEC §6.1)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models import Case, CharField, Count, F, Min, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from orchestrator.lib.auth import Caller
@@ -14,7 +15,7 @@ from orchestrator.lib.errors import NotFoundError
 from orchestrator.models import Scope
 
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, RiskLevel
-from .services import expire_if_overdue, expire_overdue_approvals, is_overdue
+from .services import is_overdue
 
 READ_SCOPES = (Scope.APPROVALS_REQUEST, Scope.APPROVALS_DECIDE)
 
@@ -26,13 +27,35 @@ def approval_tenants(caller: Caller) -> list[Any]:
     return [t for t, scopes in caller.scopes_by_tenant.items() if scopes.intersection(READ_SCOPES)]
 
 
-def approvals_for(caller: Caller, *, expire: bool = True) -> QuerySet[ApprovalRequest]:
-    """The caller's approval requests, newest first, after expiring the overdue ones of its tenants."""
+def shown_status(now: datetime | None = None) -> Case:
+    """The status a reader sees, as a query expression: an overdue request (PENDING past ``expires_at``, APPROVED
+    past ``valid_until``) is EXPIRED even before the periodic task (or a decision) expires the row."""
+    now = now or timezone.now()
+    return Case(
+        When(status=ApprovalStatus.PENDING, expires_at__lte=now, then=Value(ApprovalStatus.EXPIRED.value)),
+        When(status=ApprovalStatus.APPROVED, valid_until__lte=now, then=Value(ApprovalStatus.EXPIRED.value)),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def status_of(approval: ApprovalRequest, now: datetime | None = None) -> str:
+    """``shown_status`` of one loaded request (for a row read without the annotation)."""
+    return ApprovalStatus.EXPIRED if is_overdue(approval, now or timezone.now()) else approval.status
+
+
+def shown_as(*statuses: str) -> Q:
+    """A filter on ``shown_status`` (annotated by ``approvals_for`` and ``get_approval_for``)."""
+    return Q(("shown_status__in", list(statuses)))
+
+
+def approvals_for(caller: Caller) -> QuerySet[ApprovalRequest]:
+    """The caller's approval requests, newest first, each annotated with ``shown_status`` (filter and count on
+    it, not on ``status``). Reads only: overdue rows are expired by services and the periodic task."""
     tenants = approval_tenants(caller)
-    if expire and tenants:
-        expire_overdue_approvals(tenant_ids=tenants)
     return (
         ApprovalRequest.objects.filter(tenant_id__in=tenants)
+        .annotate(shown_status=shown_status())
         .select_related("node", "run")
         .order_by("-created_at", "-id")
     )
@@ -48,41 +71,22 @@ LIST_ROW_FIELDS = (
 )  # fmt: skip
 
 
-def approval_rows_for(caller: Caller, *, expire: bool = True) -> QuerySet[ApprovalRequest]:
+def approval_rows_for(caller: Caller) -> QuerySet[ApprovalRequest]:
     """``approvals_for`` reading only the columns of a list row."""
-    return approvals_for(caller, expire=expire).select_related(None).select_related("node").only(*LIST_ROW_FIELDS)
-
-
-def listing_may_show_expired(statuses: list[str]) -> bool:
-    """Whether a list filtered by these ``status`` values (none: the PENDING default) can contain EXPIRED rows,
-    in which case every overdue request must be expired *before* the query, or it would be missing."""
-    return any(value in (ApprovalStatus.EXPIRED, "ALL") for value in statuses)
-
-
-def any_overdue(rows: list[ApprovalRequest], now: datetime | None = None) -> bool:
-    """Whether a row about to be shown is overdue but not yet expired (the periodic task has not got to it)."""
-    now = now or timezone.now()
-    return any(is_overdue(row, now) for row in rows)
-
-
-def expire_overdue_for(caller: Caller) -> int:
-    """Expire every overdue request of the caller's tenants now; returns how many."""
-    tenants = approval_tenants(caller)
-    return expire_overdue_approvals(tenant_ids=tenants) if tenants else 0
+    return approvals_for(caller).select_related(None).select_related("node").only(*LIST_ROW_FIELDS)
 
 
 def get_approval_for(caller: Caller, approval_id: Any) -> ApprovalRequest:
-    """One request the caller may read (404 otherwise, also for another tenant's), expired first if overdue."""
+    """One request the caller may read (404 otherwise, also for another tenant's), with ``shown_status``."""
     approval = (
         ApprovalRequest.objects.filter(tenant_id__in=approval_tenants(caller), pk=approval_id)
+        .annotate(shown_status=shown_status())
         .select_related("node", "run", "execution")
         .prefetch_related(Prefetch("decisions", queryset=ApprovalDecision.objects.order_by("created_at")))
         .first()
     )
     if approval is None:
         raise NotFoundError("No such approval request.")
-    if expire_if_overdue(approval=approval):
-        approval.refresh_from_db()
     return approval
 
 
@@ -100,10 +104,10 @@ def approval_stats(caller: Caller, *, window: timedelta, now: datetime | None = 
     since = now - window
     qs = approvals_for(caller)
     by_status = {s: 0 for s in ApprovalStatus.values}
-    by_status.update({row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("id")).order_by()})
+    by_status.update({row["s"]: row["n"] for row in qs.values(s=F("shown_status")).annotate(n=Count("id")).order_by()})
     by_risk = {r: 0 for r in RiskLevel.values}
     by_risk.update({row["risk_level"]: row["n"] for row in qs.values("risk_level").annotate(n=Count("id")).order_by()})
-    pending = qs.filter(status=ApprovalStatus.PENDING)
+    pending = qs.filter(shown_as(ApprovalStatus.PENDING))
     oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
     decided = list(
         qs.filter(decided_at__gte=since, decided_at__isnull=False)
@@ -111,7 +115,12 @@ def approval_stats(caller: Caller, *, window: timedelta, now: datetime | None = 
         .order_by()[:100000]
     )
     latencies = sorted((d - c).total_seconds() for c, d in decided if d is not None)
-    expired_pending = qs.filter(status=ApprovalStatus.EXPIRED, expired_at__gte=since, decided_at__isnull=True).count()
+    # Expired while pending: by the expiry (``expired_at``) or shown EXPIRED before it (its deadline passed).
+    expired_pending = (
+        qs.filter(shown_as(ApprovalStatus.EXPIRED), decided_at__isnull=True)
+        .filter(Q(expired_at__gte=since) | Q(expired_at__isnull=True, expires_at__gte=since))
+        .count()
+    )
     outcomes = len(decided) + expired_pending
     return {
         "by_status": by_status,

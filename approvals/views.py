@@ -69,9 +69,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Pending requests of the reader's tenants, most urgent (soonest to expire) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    pending = (
-        selectors.approvals_for(caller).filter(status=ApprovalStatus.PENDING).select_related("tenant", "run", "node")
-    )
+    shown_pending = selectors.shown_as(ApprovalStatus.PENDING)
+    pending = selectors.approvals_for(caller).filter(shown_pending).select_related("tenant", "run", "node")
     total = pending.count()
     assigned = request.GET.get("assigned") or ""  # issue 20: "Assigned to me" / "My groups"
     rows = filter_assigned(_filtered(pending, form), caller, assigned).order_by("expires_at", "created_at")
@@ -96,9 +95,8 @@ def history(request: HttpRequest) -> HttpResponse:
     """Requests that are no longer pending, most recently decided (or created) first."""
     caller = caller_for_user(request.user, request.session)
     form = QueueFilterForm(request.GET)
-    decided = (
-        selectors.approvals_for(caller).exclude(status=ApprovalStatus.PENDING).select_related("tenant", "run", "node")
-    )
+    shown_pending = selectors.shown_as(ApprovalStatus.PENDING)
+    decided = selectors.approvals_for(caller).exclude(shown_pending).select_related("tenant", "run", "node")
     rows = _filtered(decided, form).order_by("-updated_at", "-created_at")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

@@ -24,7 +24,7 @@ from .keys import keyring
 from .models import AuditChainHead, AuditCheckpoint, AuditLog, chain_for
 
 if TYPE_CHECKING:
-    from orchestrator.events import Event
+    from orchestrator.events import Recorded
 
 
 def _clean_ip(value: str | None) -> str | None:
@@ -60,18 +60,9 @@ def _lock_chain_head(chain: str) -> AuditChainHead:
     return head
 
 
-def record_event(
-    event: Event,
-    *,
-    actor: context.Actor,
-    resource_type: str,
-    resource_id: str,
-    before: Any = None,
-    after: Any = None,
-    reason: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> AuditLog:
-    """Append one entry for ``event`` to its tenant's chain and return it.
+def record_event(record: Recorded) -> AuditLog:
+    """Append one entry for ``record.event`` (with its actor, resource, before/after, reason and metadata) to its
+    tenant's chain and return it.
 
     Precondition: called inside the transaction of the change it records (``events.emit`` does this), so the
     entry commits or rolls back with it. The request context (request id, client address, user agent) is taken
@@ -81,6 +72,7 @@ def record_event(
     normalized (``integrity.normalize_json``); NaN or infinity in them raises ``ValueError``.
     """
     ctx = context.current()
+    event, actor = record.event, record.actor
     fields: dict[str, Any] = {
         "created_at": event.created_at,
         "tenant_id": event.tenant_id,
@@ -92,12 +84,12 @@ def record_event(
         "ip": _clean_ip(ctx.ip),
         "user_agent": clean_text(ctx.user_agent, 400),
         "request_id": clean_text(ctx.request_id or _worker_request_id(), 64),
-        "resource_type": clean_text(resource_type, 64),
-        "resource_id": clean_text(resource_id, 64),
-        "before": normalize_json(before),
-        "after": normalize_json(after),
-        "reason": clean_text(reason),
-        "metadata": normalize_json({**(metadata or {}), "data": event.data}),
+        "resource_type": clean_text(record.resource_type, 64),
+        "resource_id": clean_text(record.resource_id, 64),
+        "before": normalize_json(record.before),
+        "after": normalize_json(record.after),
+        "reason": clean_text(record.reason),
+        "metadata": normalize_json({**(record.metadata or {}), "data": event.data}),
     }
     chain = chain_for(event.tenant_id)
     entry = AuditLog(chain=chain, **fields)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +26,9 @@ def on_approval_decided(decided: ApprovalOutcome) -> None:
     )
 
 
-def apply_approval_outcome(*, node_id: Any, outcome: str, reason: str = "", approval_id: Any = None) -> None:
+def apply_approval_outcome(
+    *, node_id: uuid.UUID, outcome: str, reason: str = "", approval_id: uuid.UUID | str | None = None
+) -> None:
     """Move a WAITING_APPROVAL node on after its approval is decided (the contract in ``approvals.outcomes``).
 
     approved → READY holding ``approval_id`` (the scheduler dispatches it, and the gate hands that approval to the

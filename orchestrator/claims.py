@@ -24,7 +24,7 @@ from orchestrator.models import WorkflowNode
 SUCCESSORS_JOB = "claims.successors"
 
 
-def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
+def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: uuid.UUID, now: datetime) -> int:
     """Claim, inside the completing transaction, the successors it just made READY (``rows``: the ``NodeRef``
     columns; the rows are locked by that transaction, so nobody else can claim them meanwhile). Only plain TASKs
     are claimed here: low risk by the tenant's policy, in a run without a workspace. Returns how many were left for
@@ -89,7 +89,7 @@ def _prestart_lease(config: dict[str, Any], now: datetime) -> datetime:
     return min(lease, timeout_at) if timeout_at is not None else lease
 
 
-def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
+def _prestarted_row(claim: Claim, run_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """What ``runner`` reads when it starts an attempt, for one created already started (same keys)."""
     row = claim.row or {}
     config = claim.node.config

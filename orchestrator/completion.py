@@ -8,6 +8,7 @@ claimed inside that completion's transaction when it can be (``orchestrator.clai
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,9 @@ from orchestrator.progress import (
 from orchestrator.transitions import ATTEMPT, NODE, AttemptAction, NodeAction
 
 
-def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None, node: NodeRef | None = None) -> bool:
+def complete_node_run(
+    *, node_run_id: uuid.UUID | str, output: Any, owner: str | None = None, node: NodeRef | None = None
+) -> bool:
     """RUNNING attempt → COMPLETED, its node → COMPLETED, successors advanced (set-based), run ended when it was
     the last active node. Returns False when the attempt was no longer RUNNING (cancelled, reaped, or already
     reported): the first report wins. ``owner``, when given, must still hold the lease. The attempt's workspace
@@ -74,9 +77,9 @@ def complete_node_run(*, node_run_id: Any, output: Any, owner: str | None = None
 
 
 def _close_attempt(
-    node_run_id: Any, action: AttemptAction, now: datetime, *, node: NodeRef | None, **finish: Any
+    node_run_id: uuid.UUID | str, action: AttemptAction, now: datetime, *, node: NodeRef | None, **finish: Any
 ) -> NodeRef | None:
-    """Finish the RUNNING attempt (see ``_finish_attempt``) and release its workspace lease if it held one.
+    """Finish the RUNNING attempt (``statements.finish_attempt``) and release its workspace lease if it held one.
     Returns the attempt's node, or None when the attempt was no longer RUNNING."""
     finished = statements.finish_attempt(node_run_id, ATTEMPT[action], now, **finish)
     if finished is None:
@@ -89,7 +92,7 @@ def _close_attempt(
 
 def fail_node_run(
     *,
-    node_run_id: Any,
+    node_run_id: uuid.UUID | str,
     error: str,
     owner: str | None = None,
     retryable: bool = True,
@@ -124,7 +127,9 @@ def fail_node_run(
     return True
 
 
-def report_node_run_result(*, node_run_id: Any, status: str, output: Any = None, error: str = "") -> tuple[bool, str]:
+def report_node_run_result(
+    *, node_run_id: uuid.UUID | str, status: str, output: Any = None, error: str = ""
+) -> tuple[bool, str]:
     """Apply a task controller's report (callback or poll) for an attempt it runs; the first report wins.
 
     Returns ``(applied, current_status)``. Raises ``NotFoundError`` for an unknown attempt or one that was not

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -88,24 +88,21 @@ class Event:
         }
 
 
-class Recorder(Protocol):
-    """A subscriber that records every event with who did what to which resource (audit)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What a recorder (audit) gets for one event: the event, and who did what to which resource."""
 
-    def __call__(
-        self,
-        event: Event,
-        *,
-        actor: context.Actor,
-        resource_type: str,
-        resource_id: str,
-        before: Any = None,
-        after: Any = None,
-        reason: str = "",
-        metadata: dict[str, Any] | None = None,
-    ) -> object: ...
+    event: Event
+    actor: context.Actor
+    resource_type: str
+    resource_id: str
+    before: Any = None
+    after: Any = None
+    reason: str = ""
+    metadata: dict[str, Any] | None = None
 
 
-recorders: Listeners[Recorder] = Listeners("event recorders")
+recorders: Listeners[Callable[[Recorded], object]] = Listeners("event recorders")
 deliverers: Listeners[Callable[[Event], object]] = Listeners("event deliverers")
 
 
@@ -133,14 +130,16 @@ def emit(
     event = Event(type=event_type, tenant_id=tenant_id, data=data)
     with transaction.atomic():
         recorders.notify(
-            event,
-            actor=actor or context.current().actor,
-            resource_type=resource_type,
-            resource_id=str(resource_id),
-            before=before,
-            after=after,
-            reason=reason,
-            metadata=metadata,
+            Recorded(
+                event,
+                actor=actor or context.current().actor,
+                resource_type=resource_type,
+                resource_id=str(resource_id),
+                before=before,
+                after=after,
+                reason=reason,
+                metadata=metadata,
+            )
         )
         if event_type in EVENT_TYPES:
             deliverers.notify(event)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.lib.ids import parse_uuid
 from orchestrator.models import ApiKey
 
 
@@ -59,17 +60,8 @@ def principals_for_actor(actor: Mapping[str, Any] | None) -> frozenset[str]:
     kind, ident = str(actor.get("type", "")), str(actor.get("id", ""))
     if kind == "user" and ident:
         found.add(user_principal(ident))
-    elif kind == "api_key" and ident:
-        api_key = ApiKey.objects.select_related("service_account").filter(pk=_uuid_or_none(ident)).first()
+    elif kind == "api_key" and (key_id := parse_uuid(ident)) is not None:
+        api_key = ApiKey.objects.select_related("service_account").filter(pk=key_id).first()
         if api_key is not None:
             found |= principals_for_key(api_key)
     return frozenset(found)
-
-
-def _uuid_or_none(value: str) -> Any:
-    import uuid
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

@@ -13,6 +13,7 @@ predecessors queue on that row lock and the count stays exact.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter as TallyCounter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ MAX_ERROR_CHARS = 10_000
 class NodeRef:
     """The columns of a node the completion paths need (read once, passed along)."""
 
-    id: Any
-    run_id: Any
+    id: uuid.UUID
+    run_id: uuid.UUID
     key: str
     type: str
     successors: list[str]
@@ -58,13 +59,13 @@ class NodeRef:
         return cls(**{name: getattr(node, name) for name in cls.FIELDS})
 
 
-def load_node_ref(*, node_id: Any) -> NodeRef | None:
+def load_node_ref(*, node_id: uuid.UUID) -> NodeRef | None:
     """The node's ``NodeRef`` columns, or None when there is no such node."""
     values = WorkflowNode.objects.filter(pk=node_id).values(*NodeRef.FIELDS).first()
     return NodeRef.from_values(values) if values else None
 
 
-def node_of_attempt(node_run_id: Any) -> NodeRef:
+def node_of_attempt(node_run_id: uuid.UUID | str) -> NodeRef:
     """The node of an existing attempt (precondition: the attempt exists)."""
     values = (
         WorkflowNodeRun.objects.filter(pk=node_run_id).values(*(f"node__{name}" for name in NodeRef.FIELDS)).first()
@@ -84,7 +85,7 @@ def run_event(event_type: str, run: Mapping[str, Any], **data: Any) -> None:
     )
 
 
-def release_workspace(*, node_run_id: Any, run_id: Any, now: datetime) -> None:
+def release_workspace(*, node_run_id: uuid.UUID | str, run_id: uuid.UUID, now: datetime) -> None:
     """The attempt ended: release its workspace lease, and make the run nodes that were waiting for the lock due
     now (a deferral leaves ``error`` empty; a retry backoff after a failure does not, and keeps its delay)."""
     workspace_id = WorkflowRun.objects.filter(pk=run_id).values_list("workspace_id", flat=True).first()
@@ -171,7 +172,7 @@ def fail_node(
 # --- Set-based resolution -------------------------------------------------------------------------------------
 
 
-def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]:
+def _advance(run_id: uuid.UUID, keys: Sequence[str], now: datetime) -> tuple[int, int]:
     """One UPDATE: decrement the successors' pending count, READY when it reaches zero. Returns how many
     successors were still PENDING (so the run cannot be over) and how many became READY."""
     table = WorkflowNode._meta.db_table
@@ -196,7 +197,7 @@ def _advance(run_id: Any, keys: Sequence[str], now: datetime) -> tuple[int, int]
     return len(statuses), sum(1 for s in statuses if s == unblock.target)
 
 
-def _skip_cascade(run_id: Any, keys: Iterable[str], reason: str, now: datetime) -> int:
+def _skip_cascade(run_id: uuid.UUID, keys: Iterable[str], reason: str, now: datetime) -> int:
     """PENDING nodes among ``keys`` can no longer run: SKIPPED, and so on down the graph (one UPDATE per level)."""
     frontier = sorted(set(keys))
     skip = NODE[NodeAction.SKIP]
@@ -240,7 +241,7 @@ def settle(node: NodeRef, now: datetime, *, succeeded: bool, output: Any = None)
         maybe_finish_run(node.run_id, now)
 
 
-def maybe_finish_run(run_id: Any, now: datetime) -> None:
+def maybe_finish_run(run_id: uuid.UUID, now: datetime) -> None:
     """End a RUNNING run whose nodes are all terminal: COMPLETED, or FAILED when a node failed for good.
     Locks the run row first so concurrent last nodes serialise and exactly one ends the run."""
     run = (
@@ -265,7 +266,7 @@ def maybe_finish_run(run_id: Any, now: datetime) -> None:
     finish_workspace(run)
 
 
-def fail_run(*, run_id: Any, error: str, now: datetime | None = None) -> bool:
+def fail_run(*, run_id: uuid.UUID, error: str, now: datetime | None = None) -> bool:
     """RUNNING run → FAILED with ``error`` whatever its nodes say (a quarantined unit, ``orchestrator.quarantine``):
     active nodes and attempts CANCELLED, ``workflow.failed`` emitted, workspace released. Returns whether it moved
     (False: no such run, or not RUNNING)."""
@@ -273,7 +274,7 @@ def fail_run(*, run_id: Any, error: str, now: datetime | None = None) -> bool:
         return _fail_run(run_id, error, now or timezone.now())
 
 
-def _fail_run(run_id: Any, error: str, now: datetime) -> bool:
+def _fail_run(run_id: uuid.UUID, error: str, now: datetime) -> bool:
     run = (
         WorkflowRun.objects.select_for_update()
         .filter(pk=run_id)
@@ -300,7 +301,7 @@ def finish_workspace(run: Mapping[str, Any]) -> None:
     scheduling.finish_run(run=WorkflowRun(pk=run["id"], workspace_id=run["workspace_id"]))
 
 
-def stop_nodes(run_id: Any, now: datetime, reason: str) -> None:
+def stop_nodes(run_id: uuid.UUID, now: datetime, reason: str) -> None:
     """Active nodes and running attempts of the run → CANCELLED; their workspace leases are released; remote
     attempts are told to stop on commit."""
     attempt, node = ATTEMPT[AttemptAction.CANCEL], NODE[NodeAction.CANCEL]

@@ -20,6 +20,7 @@ from orchestrator import definitions, graph, metrics, wakeups
 from orchestrator.lib import context, tools
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
+from orchestrator.lib.ids import parse_uuid
 from orchestrator.models import NodeStatus, RunStatus, Tenant, WorkflowNode, WorkflowRun
 from orchestrator.progress import MAX_ERROR_CHARS, finish_workspace, maybe_finish_run, run_event, stop_nodes
 from orchestrator.transitions import NODE, RUN, NodeAction, RunAction
@@ -95,10 +96,9 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
 
 def _check_workspace(*, tenant: Tenant, caller: Caller | None, workspace_id: str) -> uuid.UUID:
     problem = InvalidInput("No such workspace in this tenant.", field="workspace_id")
-    try:
-        candidate = uuid.UUID(workspace_id)
-    except ValueError:
-        raise problem from None
+    candidate = parse_uuid(workspace_id)
+    if candidate is None:
+        raise problem
     if caller is not None:
         try:
             workspace = get_workspace_for(caller, candidate)

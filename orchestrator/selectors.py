@@ -12,6 +12,7 @@ from approvals.policy import assess_node_action, policy_for_tenant
 from orchestrator.lib import rawsql
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.ids import parse_uuid
 from orchestrator.models import (
     ApiKey,
     NodeStatus,
@@ -51,10 +52,10 @@ def run_detail_for(caller: Caller) -> QuerySet[WorkflowRun]:
 
 def _run_pk(run_id: Any) -> uuid.UUID:
     """The run id as a UUID; a malformed one is a 404 like an unknown one (ids are not validated inputs)."""
-    try:
-        return uuid.UUID(str(run_id))
-    except ValueError as exc:
-        raise NotFoundError("No such workflow run.") from exc
+    pk = parse_uuid(run_id)
+    if pk is None:
+        raise NotFoundError("No such workflow run.")
+    return pk
 
 
 def get_run_for(caller: Caller, run_id: Any) -> WorkflowRun:

@@ -10,6 +10,7 @@ names and fixed SQL are interpolated into the raw statements; every value is a p
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,7 +66,7 @@ def _finish_attempt_changes(move: Move, now: datetime, output: Any, error: str) 
 
 
 def _finish_attempt_portable(
-    node_run_id: Any,
+    node_run_id: uuid.UUID | str,
     move: Move,
     now: datetime,
     *,
@@ -86,7 +87,7 @@ def _finish_attempt_portable(
 
 
 def _finish_attempt_returning(
-    node_run_id: Any,
+    node_run_id: uuid.UUID | str,
     move: Move,
     now: datetime,
     *,
@@ -133,8 +134,8 @@ source status (or not ``owner``'s, or its lease was renewed)."""
 class Completed:
     """What the one-statement completion did (PostgreSQL)."""
 
-    node_id: Any  # None when the node had already left RUNNING
-    run_id: Any
+    node_id: uuid.UUID | None  # None when the node had already left RUNNING
+    run_id: uuid.UUID
     node_type: str
     fencing_token: int | None
     still_pending: int  # successors that were PENDING (advanced or not): the run cannot be over
@@ -143,7 +144,9 @@ class Completed:
     run_info: dict[str, Any]  # workspace_id and the tenant's risk_policy (when some became READY)
 
 
-def _complete_in_one_statement_pg(node_run_id: Any, output: Any, owner: str | None, now: datetime) -> Completed | None:
+def _complete_in_one_statement_pg(
+    node_run_id: uuid.UUID | str, output: Any, owner: str | None, now: datetime
+) -> Completed | None:
     """PostgreSQL: attempt → COMPLETED, node → COMPLETED, successors' pending count decremented (READY at zero),
     as one statement. Returns None when the attempt was not RUNNING (or not ``owner``'s), else ``(node_id,
     run_id, node_type, fencing_token, successors_still_pending, successors_made_ready)`` with ``node_id`` None
@@ -207,7 +210,7 @@ def _complete_in_one_statement_pg(node_run_id: Any, output: Any, owner: str | No
     )
 
 
-complete_attempt: Statement[[Any, Any, str | None, datetime], Completed | None] = Statement(
+complete_attempt: Statement[[uuid.UUID | str, Any, str | None, datetime], Completed | None] = Statement(
     None, _complete_in_one_statement_pg
 )
 """``complete_attempt(node_run_id, output, owner, now)``: PostgreSQL only (there is no portable variant: elsewhere
@@ -310,10 +313,10 @@ node's ``node__*`` columns); the others were not ours to take."""
 class NewAttempt:
     """One attempt to create for a claimed READY node (``attempts``: the node's count before this one)."""
 
-    node_id: Any
-    run_id: Any
+    node_id: uuid.UUID
+    run_id: uuid.UUID
     attempts: int
-    attempt_id: Any
+    attempt_id: uuid.UUID
     input: dict[str, Any]
     approval_id: str
     fencing_token: int | None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from orchestrator.lib.auth import Caller
+from orchestrator.lib.ids import parse_uuid
 from orchestrator.models import Scope
 
 from .models import Workspace, WorkspaceStatus
@@ -23,10 +23,9 @@ def workspaces_for(caller: Caller) -> QuerySet[Workspace]:
 
 def get_workspace_for(caller: Caller, workspace_id: Any) -> Workspace:
     """One readable workspace, or 404 (also for a malformed id and for another tenant's workspace)."""
-    try:
-        pk = uuid.UUID(str(workspace_id))
-    except ValueError:
-        raise Http404("No such workspace.") from None
+    pk = parse_uuid(workspace_id)
+    if pk is None:
+        raise Http404("No such workspace.")
     return get_object_or_404(workspaces_for(caller), pk=pk)
 
 

@@ -8,8 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import selectors
 from ..events import audit_url, console_url
-from ..models import ApprovalDecision, ApprovalRequest, RiskLevel
+from ..models import ApprovalDecision, ApprovalRequest, ApprovalStatus, RiskLevel
 from ..routing import effective_groups
 
 
@@ -19,7 +20,34 @@ class ActorSerializer(serializers.Serializer):
     display = serializers.CharField()
 
 
+class ShownStatusField(serializers.ChoiceField):
+    """The status a reader sees: EXPIRED once overdue, even before the row is expired (``selectors.shown_status``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ApprovalStatus.choices, read_only=True, **kwargs)
+
+    def get_attribute(self, instance: ApprovalRequest) -> Any:
+        shown = getattr(instance, "shown_status", None)
+        return shown if shown is not None else selectors.status_of(instance)
+
+
+class ShownExpiredAtField(serializers.DateTimeField):
+    """When the request expired: recorded by the expiry, or its deadline when it is shown EXPIRED before that."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance: ApprovalRequest) -> Any:
+        if instance.expired_at is not None or instance.status not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED):
+            return instance.expired_at
+        if ShownStatusField().get_attribute(instance) != ApprovalStatus.EXPIRED:
+            return None
+        return instance.expires_at if instance.status == ApprovalStatus.PENDING else instance.valid_until
+
+
 class ApprovalSerializer(serializers.ModelSerializer):
+    status = ShownStatusField()
+    expired_at = ShownExpiredAtField()
     workflow_id = serializers.UUIDField(source="run_id", read_only=True)
     tenant_id = serializers.UUIDField(read_only=True)
     node_key = serializers.CharField(source="node.key", read_only=True)

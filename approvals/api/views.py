@@ -7,14 +7,14 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orchestrator.lib.auth import Caller, get_caller
-from orchestrator.lib.represent import RepresentedListMixin
+from orchestrator.lib.api import UUID_RE, ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.models import Scope
 
 from .. import execution, selectors, services
@@ -35,21 +35,14 @@ from .serializers import (
     StatsSerializer,
 )
 
-UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 PROBLEM = OpenApiResponse(description="Problem document (application/problem+json)")
-
-
-def caller_of(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by ApprovalsPermission
-    return caller
 
 
 @extend_schema_view(
     list=extend_schema(summary="List approval requests (status defaults to PENDING; status=ALL for every status)"),
     retrieve=extend_schema(summary="One approval request with preview, decisions, quorum and audit link"),
 )
-class ApprovalViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApprovalViewSet(ScopedViewSet):
     permission_classes = [ApprovalsPermission]
     filterset_class = ApprovalFilter
     lookup_value_regex = UUID_RE
@@ -58,24 +51,10 @@ class ApprovalViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     def get_serializer_class(self) -> Any:
         return ApprovalDetailSerializer if self.action != "list" else ApprovalSerializer
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return ApprovalRequest.objects.none()
+    def scoped(self, caller: Caller) -> Any:
         if self.action == "list":
-            # Expiry on every read (SPEC §6.1): before the query when EXPIRED rows may be listed, otherwise only
-            # when a row of the page turns out overdue (``paginate_queryset``), which spares a statement per page.
-            statuses = self.request.query_params.getlist("status")
-            return selectors.approval_rows_for(
-                caller_of(self.request), expire=selectors.listing_may_show_expired(statuses)
-            )
-        return selectors.approvals_for(caller_of(self.request))
-
-    def paginate_queryset(self, queryset: Any) -> Any:
-        page = super().paginate_queryset(queryset)
-        if page and selectors.any_overdue(page):
-            selectors.expire_overdue_for(caller_of(self.request))
-            page = super().paginate_queryset(queryset.all())  # the same filters, read again after the expiry
-        return page
+            return selectors.approval_rows_for(caller)
+        return selectors.approvals_for(caller)
 
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])

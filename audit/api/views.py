@@ -12,7 +12,6 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -22,8 +21,8 @@ from rest_framework.response import Response
 from audit import exporting, selectors, verification
 from audit.filters import AuditLogFilter
 from audit.models import AuditLog
-from orchestrator.lib.auth import Caller, get_caller
-from orchestrator.lib.represent import RepresentedListMixin
+from orchestrator.lib.api import ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.models import Scope
 
 from .serializers import ApprovalTrailSerializer, AuditLogSerializer, AuditStatsSerializer, VerificationSerializer
@@ -31,13 +30,7 @@ from .serializers import ApprovalTrailSerializer, AuditLogSerializer, AuditStats
 TENANT_PARAM = OpenApiParameter("tenant_id", OpenApiTypes.UUID, description="Only this tenant (default: all yours).")
 
 
-def _caller(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by IsTenantCaller
-    return caller
-
-
-class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditLogViewSet(ScopedViewSet):
     """Audit entries of the caller's tenants, newest first, with cursor pagination."""
 
     serializer_class = AuditLogSerializer
@@ -45,8 +38,8 @@ class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     required_scope = Scope.AUDIT
     queryset = AuditLog.objects.none()  # for the schema; requests use get_queryset
 
-    def get_queryset(self) -> Any:
-        return selectors.audit_entries_for(_caller(self.request))
+    def scoped(self, caller: Caller) -> Any:
+        return selectors.audit_entries_for(caller)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # ``?format=csv`` selects the export format here, not a DRF renderer; errors are always JSON problems.
@@ -62,7 +55,7 @@ class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=False, methods=["get"], url_path=r"approvals/(?P<approval_id>[^/]+)", filter_backends=[])
     def approvals(self, request: Request, approval_id: str) -> Response:
         """The approval's full trail, oldest first. 404 when the caller sees no entry about it."""
-        entries = list(selectors.approval_trail_for(_caller(request), approval_id))
+        entries = list(selectors.approval_trail_for(caller_of(request), approval_id))
         if not entries:
             raise NotFound("No audit trail for this approval.")
         return Response(
@@ -90,7 +83,7 @@ class AuditLogViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def verify(self, request: Request) -> Response:
-        tenants = selectors.audit_tenants_for(_caller(request))
+        tenants = selectors.audit_tenants_for(caller_of(request))
         wanted = request.query_params.get("tenant_id")
         if wanted:
             tenants = [t for t in tenants if str(t) == wanted]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404  # 404, not 500, for a malformed id
@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orchestrator import governance, selectors, services
-from orchestrator.lib.auth import Caller, get_caller
-from orchestrator.lib.represent import RepresentedListMixin
+from orchestrator.lib.api import ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.models import ApiKey, Role, ServiceAccount, Tenant
 
 from .serializers import (
@@ -54,12 +54,6 @@ def _operator_tenant(caller: Caller, requested: Any) -> Any:
     return match
 
 
-def caller_of(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by IsTenantCaller
-    return caller
-
-
 class MeView(APIView):
     """Who am I, and what may I do in which tenant."""
 
@@ -86,17 +80,15 @@ class MeView(APIView):
         )
 
 
-class ApiKeyViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApiKeyViewSet(ScopedViewSet):
     """API keys of the tenants where the signed-in person is an operator."""
 
     serializer_class = ApiKeySerializer
     filterset_fields = ["name", "prefix"]
     queryset = ApiKey.objects.none()  # for the schema; requests use get_queryset
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return ApiKey.objects.none()
-        return selectors.api_keys_for(caller_of(self.request))
+    def scoped(self, caller: Caller) -> Any:
+        return selectors.api_keys_for(caller)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
     def create(self, request: Request) -> Response:

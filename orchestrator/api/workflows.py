@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,11 +21,12 @@ from orchestrator import nodes as node_types
 from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
 from orchestrator.definitions import MAX_NODES
-from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.api import ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
-from orchestrator.lib.represent import RepresentedListMixin, represent
+from orchestrator.lib.represent import represent
 from orchestrator.lib.tools import RISK_LEVELS
 from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.nodes.task import MAX_TIMEOUT_SECONDS
@@ -209,13 +210,7 @@ class WorkflowRunFilter(django_filters.FilterSet):
 # --- Views ------------------------------------------------------------------------------------------------------
 
 
-def _caller(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by IsTenantCaller
-    return caller
-
-
-class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkflowViewSet(ScopedViewSet):
     """Workflow runs of the caller's tenants."""
 
     required_scope = Scope.WORKFLOWS
@@ -223,8 +218,7 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = WorkflowRunFilter
     lookup_value_regex = "[^/]+"
 
-    def get_queryset(self) -> Any:
-        caller = _caller(self.request)
+    def scoped(self, caller: Caller) -> Any:
         if self.action == "retrieve":
             return selectors.run_detail_for(caller)
         return selectors.runs_for(caller)
@@ -233,25 +227,25 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer
 
     def get_object(self) -> WorkflowRun:
-        caller = _caller(self.request)
+        caller = caller_of(self.request)
         run = selectors.get_run_for(caller, self.kwargs["pk"])
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
             require_scope(caller, Scope.WORKFLOWS, run.tenant_id)
         return run
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        run = selectors.get_run_detail_for(_caller(request), self.kwargs["pk"])
+        run = selectors.get_run_detail_for(caller_of(request), self.kwargs["pk"])
         selectors.annotate_approval_facts(run, run.nodes.all())
         return Response(represent(RunDetailSerializer, run))
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.run_detail_for(_caller(self.request)).get(pk=run.pk)
+        fresh = selectors.run_detail_for(caller_of(self.request)).get(pk=run.pk)
         selectors.annotate_approval_facts(fresh, fresh.nodes.all())
         return Response(represent(RunDetailSerializer, fresh), status=code)
 
     @extend_schema(request=WorkflowCreateSerializer, responses={201: RunDetailSerializer})
     def create(self, request: Request) -> Response:
-        caller = _caller(request)
+        caller = caller_of(request)
         body = request.data
         if not isinstance(body, dict):
             raise InvalidInput("Expected a JSON object.")
@@ -281,7 +275,7 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["get"], url_path=f"nodes/(?P<key>{NODE_KEY})")
     def node(self, request: Request, pk: str | None = None, key: str = "") -> Response:
-        node = selectors.get_node_for(_caller(request), pk, key)
+        node = selectors.get_node_for(caller_of(request), pk, key)
         selectors.annotate_approval_facts(node.run, [node])
         return Response(NodeDetailSerializer(node).data)
 

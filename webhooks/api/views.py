@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator.events import EVENT_TYPES
-from orchestrator.lib.auth import Caller, get_caller
-from orchestrator.lib.represent import RepresentedListMixin
+from orchestrator.lib.api import UUID_RE, ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.models import Scope
 
 from .. import delivery, selectors, services
@@ -29,27 +29,18 @@ from .serializers import (
     WebhookTestResultSerializer,
 )
 
-UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
-
-def caller_of(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by IsTenantCaller
-    return caller
-
-
-class WebhookEndpointViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WebhookEndpointViewSet(ScopedViewSet):
     """Webhook endpoints of the caller's tenants. The secret is returned only by create and rotate-secret."""
 
     required_scope = Scope.WEBHOOKS
     serializer_class = WebhookEndpointSerializer
+    queryset = WebhookEndpoint.objects.none()  # for the schema; requests use scoped()
     lookup_value_regex = UUID_RE
     filterset_fields = ["enabled"]
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
-            return WebhookEndpoint.objects.none()
-        return selectors.endpoints_for(caller_of(self.request))
+    def scoped(self, caller: Caller) -> Any:
+        return selectors.endpoints_for(caller)
 
     @extend_schema(request=WebhookEndpointWriteSerializer, responses={201: WebhookEndpointCreatedSerializer})
     def create(self, request: Request) -> Response:

@@ -6,14 +6,14 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orchestrator.lib.auth import Caller, get_caller
+from orchestrator.lib.api import ScopedViewSet, caller_of
+from orchestrator.lib.auth import Caller
 from orchestrator.lib.permissions import require_scope
-from orchestrator.lib.represent import RepresentedListMixin
 from orchestrator.models import Scope
 from workspaces import locks, selectors, services
 from workspaces.filters import WorkspaceFilter
@@ -50,13 +50,7 @@ class _DeleteBodySchema(AutoSchema):
             self.method = "DELETE"
 
 
-def caller_of(request: Request) -> Caller:
-    caller = get_caller(request)
-    assert caller is not None  # guaranteed by IsTenantCaller
-    return caller
-
-
-class WorkspaceViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkspaceViewSet(ScopedViewSet):
     """Persistent workspaces of the caller's tenants, their lifecycle and their lease lock."""
 
     required_scope = Scope.WORKSPACES
@@ -65,10 +59,8 @@ class WorkspaceViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets
     schema = _DeleteBodySchema()
     queryset = Workspace.objects.none()  # for the schema generator; requests use get_queryset
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return Workspace.objects.none()
-        return selectors.workspaces_for(caller_of(self.request))
+    def scoped(self, caller: Caller) -> Any:
+        return selectors.workspaces_for(caller)
 
     def _writable(self, pk: Any) -> Workspace:
         """The workspace, 404 unless readable, 403 unless the caller may change workspaces in its tenant."""
