@@ -20,7 +20,7 @@ from orchestrator.models import WorkflowNode
 
 from .execution import claim_execution as claim
 from .execution import record_result
-from .models import ApprovalRequest, ApprovalStatus
+from .models import ApprovalRequest, ApprovalStatus, IdempotencyRecord
 from .policy import ActionAssessment
 from .services import assess_node, expire_if_overdue, hold_node_for_approval, withdraw_run_approvals
 
@@ -81,6 +81,18 @@ def claim_execution(*, approval_id: str, node_run_id: str, action: dict[str, Any
     longer hashes to the approved action hash: the caller must then not run the tool.
     """
     return claim(approval_id=approval_id, node_run_id=node_run_id, action=action)
+
+
+def unclaimed_approval(*, approval_id: str) -> bool:
+    """True when the approved action was never claimed (no attempt began executing it) and the request is still
+    APPROVED: an attempt that crashed before its claim may be dispatched again under the same approval and action
+    hash (crash recovery; the claim stays the exactly-once guard)."""
+    if not approval_id:
+        return False
+    return (
+        ApprovalRequest.objects.filter(pk=approval_id, status=ApprovalStatus.APPROVED).exists()
+        and not IdempotencyRecord.objects.filter(approval__pk=approval_id).exists()
+    )
 
 
 def record_execution_result(

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from orchestrator import runs, wakeups
+from orchestrator import recovery, runs, wakeups
 from orchestrator.executors import task_controller
 from orchestrator.models import NodeRunStatus, WorkflowNodeRun
 
@@ -19,19 +19,23 @@ logger = logging.getLogger(__name__)
 
 def reap_expired_leases(*, limit: int = 200) -> int:
     """Fail attempts whose lease expired (worker died, message lost, or ``timeout_seconds`` passed); each is then
-    retried or failed by its node's policy. Returns how many were reaped."""
+    retried or failed by its node's policy, unless crash recovery takes it over (``recovery.take_over``: re-dispatched
+    or retried). Returns how many were reaped."""
     now = timezone.now()
     rows = list(
         WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING, lease_expires_at__lt=now)
         .order_by("lease_expires_at")
-        .values_list("id", "lease_owner", "timeout_at", "external_task_id")[:limit]
+        .values_list("id", "lease_owner", "timeout_at", "external_task_id", "redispatches")[:limit]
     )
     reaped = 0
-    for node_run_id, owner, timeout_at, external_task_id in rows:
+    for node_run_id, owner, timeout_at, external_task_id, redispatches in rows:
+        if recovery.take_over(node_run_id, now=now):
+            reaped += 1
+            continue
         if timeout_at is not None and timeout_at <= now:
             error = "timed out (timeout_seconds elapsed)"
         elif not owner:
-            error = "dispatched but never started by a worker before NODE_DISPATCH_TIMEOUT_SECONDS"
+            error = recovery.never_started_error(redispatches)
         else:
             error = f"lease expired: worker {owner} stopped renewing it (crashed or was killed)"
         if runs.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
