@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import stuck_views, views
 
 urlpatterns = [
     path("", views.queue, name="home"),
@@ -12,4 +12,6 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views.detail, name="approval"),
     path("approvals/<uuid:approval_id>/approve/", views.decide, {"decision": "approve"}, name="approve"),
     path("approvals/<uuid:approval_id>/reject/", views.decide, {"decision": "reject"}, name="reject"),
+    path("stuck/", stuck_views.stuck_list, name="stuck"),
+    path("stuck/<int:record_id>/resolve/", stuck_views.stuck_resolve, name="stuck_resolve"),
 ]

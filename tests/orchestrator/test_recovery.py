@@ -9,7 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from approvals import execution
@@ -18,7 +20,7 @@ from audit.models import AuditLog
 from orchestrator import heartbeats, reaper, recovery, runs, scheduler
 from orchestrator.executors import runner
 from orchestrator.lib import tools
-from orchestrator.models import WorkerHeartbeat, WorkflowNode, WorkflowNodeRun
+from orchestrator.models import Membership, WorkerHeartbeat, WorkflowNode, WorkflowNodeRun
 
 from .engine_helpers import definition, drive, task
 from .test_runs import approve_pending
@@ -288,3 +290,57 @@ def test_which_built_in_tools_are_safe_to_repeat() -> None:
     assert not tools.is_idempotent({"tool": "email.send", "params": EMAIL})
     assert not tools.is_idempotent({"tool": "nope", "params": {}})
     assert not tools.is_idempotent("echo")
+
+
+def operator_client(tenant: Any, role: str = "operator") -> Any:
+    user = get_user_model().objects.create_user(f"{role}-user", "o@example.com", "pw-for-tests-123")
+    Membership.objects.create(user=user, tenant=tenant, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_console_lists_a_stuck_execution_and_asks_for_a_fresh_approval(tenant, make_api_key):
+    run, approval, record = stuck_execution(tenant, make_api_key)
+    assert "Nothing is stuck" in operator_client(tenant, "reviewer").get("/console/stuck/").content.decode()
+    client = operator_client(tenant)
+    page = client.get("/console/stuck/").content.decode()
+    assert f'data-execution="{record.pk}"' in page and "ask for a fresh approval" in page
+    refused = client.post(f"/console/stuck/{record.pk}/resolve/", {"resolution": "fresh_approval", "note": " "},
+                          follow=True)  # fmt: skip
+    assert "audit log" in refused.content.decode()  # the note is required
+    done = client.post(f"/console/stuck/{record.pk}/resolve/",
+                       {"resolution": "fresh_approval", "note": "not in the relay's log"}, follow=True)  # fmt: skip
+    assert "Asked for a fresh approval" in done.content.decode()
+    record.refresh_from_db()
+    assert record.status == "FAILED"
+    drive()
+    assert ApprovalRequest.objects.filter(run_id=run.pk, status="PENDING").exclude(pk=approval.pk).count() == 1
+
+
+def test_console_marks_done_with_output(tenant, make_api_key):
+    _, _, record = stuck_execution(tenant, make_api_key)
+    client = operator_client(tenant)
+    bad = client.post(f"/console/stuck/{record.pk}/resolve/",
+                      {"resolution": "done", "note": "seen", "output": "{nope"}, follow=True)  # fmt: skip
+    assert "must be JSON" in bad.content.decode()
+    client.post(f"/console/stuck/{record.pk}/resolve/",
+                {"resolution": "done", "note": "seen at the relay", "output": '{"sent": 1}'})  # fmt: skip
+    record.refresh_from_db()
+    assert (record.status, record.output) == ("COMPLETED", {"sent": 1})
+
+
+def test_admin_action_asks_for_a_fresh_approval(tenant, make_api_key):
+    run, _, record = stuck_execution(tenant, make_api_key)
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-for-tests-123"))
+    url = "/admin/approvals/idempotencyrecord/"
+    form = {"action": "ask_fresh_approval", "_selected_action": [str(record.pk)]}
+    assert "ask for a fresh approval" in client.post(url, form).content.decode()
+    client.post(url, {**form, "apply": "1", "note": "relay has no trace"}, follow=True)
+    record.refresh_from_db()
+    assert record.status == "FAILED"
+    run.refresh_from_db()
+    assert run.status == "RUNNING"
+    audit = AuditLog.objects.get(action="approval.execution_resolved")
+    assert audit.metadata["data"]["resolution"] == "fresh_approval"
