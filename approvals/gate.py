@@ -9,6 +9,7 @@ engine): it is told inside the approvals transaction when a request a node waits
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,8 +88,10 @@ def unclaimed_approval(*, approval_id: str) -> bool:
     """True when the approved action was never claimed (no attempt began executing it) and the request is still
     APPROVED: an attempt that crashed before its claim may be dispatched again under the same approval and action
     hash (crash recovery; the claim stays the exactly-once guard)."""
-    if not approval_id:
-        return False
+    try:
+        uuid.UUID(str(approval_id))
+    except ValueError:
+        return False  # not an approval id at all ('' for an attempt without one)
     return (
         ApprovalRequest.objects.filter(pk=approval_id, status=ApprovalStatus.APPROVED).exists()
         and not IdempotencyRecord.objects.filter(approval__pk=approval_id).exists()

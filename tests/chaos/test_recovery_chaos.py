@@ -241,7 +241,7 @@ class Embedded(Target):
     def start_all(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run", "--port", str(self.port), "--web-workers", "2",
+                [sys.executable, "manage.py", "run", "--port", str(self.port), "--web-workers", "1",
                  "--concurrency", "2"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip

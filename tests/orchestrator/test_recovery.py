@@ -344,3 +344,8 @@ def test_admin_action_asks_for_a_fresh_approval(tenant, make_api_key):
     assert run.status == "RUNNING"
     audit = AuditLog.objects.get(action="approval.execution_resolved")
     assert audit.metadata["data"]["resolution"] == "fresh_approval"
+
+
+def test_the_approval_queue_links_to_the_stuck_executions(tenant):
+    page = operator_client(tenant).get("/console/").content.decode()
+    assert 'href="/console/stuck/"' in page
