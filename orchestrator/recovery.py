@@ -4,7 +4,8 @@ Three rules, applied by the periodic ``recover_attempts`` (beat, every 5 s) and 
 expired attempt (``take_over``); the intervals and why each is safe are in docs/decisions.md "Crash recovery".
 
 1. **Never started → re-published, not failed.** An attempt still without a lease owner after
-   ``NODE_REDISPATCH_SECONDS`` in the queue (doubling each time) is published again, the same attempt: the start
+   ``NODE_REDISPATCH_SECONDS`` in the queue (doubling each time), once the executor queue has no message waiting
+   (a busy queue is not a lost message), is published again, the same attempt: the start
    compare-and-set in ``executors.runner`` lets exactly one worker take it, so a duplicate message is harmless.
    So is an attempt an executor took (it holds the lease) but whose process is gone before the tool began — for
    an approved action that is provable: the approval was never claimed, so it runs under the same approval and
@@ -132,7 +133,9 @@ def expire_leases_of_gone_workers(now: datetime) -> int:
 
 
 def _queued_too_long(now: datetime, limit: int) -> list[dict[str, Any]]:
-    """Unstarted local attempts whose turn to be re-published has come (interval doubling per re-publish)."""
+    """Unstarted local attempts whose turn to be re-published has come (interval doubling per re-publish), unless
+    messages are still waiting in the executor queue: then theirs are most likely among them (a busy queue is not
+    a lost message; the dispatch lease still bounds the wait, through the reaper)."""
     rows = (
         WorkflowNodeRun.objects.filter(
             status=NodeRunStatus.RUNNING,
@@ -144,7 +147,11 @@ def _queued_too_long(now: datetime, limit: int) -> list[dict[str, Any]]:
         .order_by("started_at")
         .values(*FIELDS, "started_at")[:limit]
     )
-    return [r for r in rows if r["started_at"] + _redispatch_interval(r["redispatches"]) <= now]
+    due = [r for r in rows if r["started_at"] + _redispatch_interval(r["redispatches"]) <= now]
+    if due and wakeups.executor_backlog():
+        logger.info("%d attempt(s) waited long, but the executor queue is not empty: not re-published yet", len(due))
+        return []
+    return due
 
 
 def _redispatch_interval(redispatches: int) -> timedelta:

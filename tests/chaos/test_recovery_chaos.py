@@ -400,5 +400,7 @@ def test_every_approved_action_runs_exactly_once_after_sigkills(target: Target) 
         )
         recovered = target.sql_scalar("SELECT count(*) FROM audit_auditlog WHERE action = 'node.recovered'")
         print(f"{recovered} node.recovered events")
+        # The pool processes announced themselves (the killed ones and their successors).
+        assert target.sql_scalar("SELECT count(*) FROM orchestrator_workerheartbeat") >= 4
     finally:
         receiver.close()

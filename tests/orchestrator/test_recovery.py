@@ -17,7 +17,7 @@ from django.utils import timezone
 from approvals import execution
 from approvals.models import ApprovalRequest, IdempotencyRecord
 from audit.models import AuditLog
-from orchestrator import heartbeats, reaper, recovery, runs, scheduler
+from orchestrator import heartbeats, reaper, recovery, runs, scheduler, wakeups
 from orchestrator.executors import runner
 from orchestrator.lib import tools
 from orchestrator.models import Membership, WorkerHeartbeat, WorkflowNode, WorkflowNodeRun
@@ -26,6 +26,13 @@ from .engine_helpers import definition, drive, task
 from .test_runs import approve_pending
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_executor_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker's executor queue is empty (a shared test broker may hold other tests' messages)."""
+    monkeypatch.setattr(wakeups, "executor_backlog", lambda: 0)
+
 
 EMAIL = {"to": "a@example.com", "subject": "s", "body": "b"}
 
@@ -110,6 +117,15 @@ def test_redispatches_back_off_are_bounded_and_then_fail_with_a_reason(tenant, s
     assert "never started by a worker" in attempt.error and "re-dispatched 2 time(s)" in attempt.error
     run.refresh_from_db()
     assert run.status == "FAILED"
+
+
+def test_a_busy_queue_is_not_a_lost_message(tenant, monkeypatch):
+    _, attempt = dispatched_attempt(tenant, task("a", "echo", {"v": 1}))
+    age(attempt, 11)
+    monkeypatch.setattr(wakeups, "executor_backlog", lambda: 3)
+    assert recovery.recover_attempts() == 0  # its message is most likely still among those three
+    monkeypatch.setattr(wakeups, "executor_backlog", lambda: None)  # the broker cannot say: re-publish
+    assert recovery.recover_attempts() == 1
 
 
 def test_the_reaper_redispatches_instead_of_failing_a_never_started_attempt(tenant):
