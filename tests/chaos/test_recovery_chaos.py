@@ -103,11 +103,18 @@ class Target:
     def sql_scalar(self, query: str) -> Any:
         raise NotImplementedError
 
-    def kill_pool_processes(self) -> int:
+    def worker_pid(self) -> int:
         raise NotImplementedError
 
     def kill_all(self) -> None:
         raise NotImplementedError
+
+    def kill_pool_processes(self) -> int:
+        pool = _children(self.worker_pid())
+        for pid in pool:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pool)
 
     def start_all(self) -> None:
         raise NotImplementedError
@@ -169,13 +176,8 @@ class PostgresRedis(Target):
             row = conn.execute(query).fetchone()
             return row[0] if row else None
 
-    def kill_pool_processes(self) -> int:
-        main = self.stack.processes["worker-a"].pid
-        pool = _children(main)
-        for pid in pool:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        return len(pool)
+    def worker_pid(self) -> int:
+        return self.stack.processes["worker-a"].pid
 
     def kill_all(self) -> None:
         processes = list(self.stack.processes.values())
@@ -221,15 +223,8 @@ class Embedded(Target):
             row = conn.execute(query).fetchone()
             return row[0] if row else None
 
-    def _worker_pid(self) -> int:
+    def worker_pid(self) -> int:
         return int(re.findall(r"run: started worker pid=(\d+)", self.log.read_text())[-1])
-
-    def kill_pool_processes(self) -> int:
-        pool = _children(self._worker_pid())
-        for pid in pool:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        return len(pool)
 
     def kill_all(self) -> None:
         assert self.process is not None
@@ -320,11 +315,27 @@ def _quiet(target: Target, receiver: CountingReceiver) -> bool:
     return receiver.in_flight == 0 and claimed == 0
 
 
-def _kill_when_quiet(target: Target, receiver: CountingReceiver, kill: Callable[[], Any], what: str) -> Any:
-    def attempt() -> Any:
-        return _quiet(target, receiver) and (kill() or True)
+def _signal(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
-    return poll(attempt, 30, f"a quiet moment to {what}", interval=0.01)
+
+def _kill_when_quiet(target: Target, receiver: CountingReceiver, kill: Callable[[], Any], what: str) -> Any:
+    """Freeze the worker (SIGSTOP, its pool too) so the check cannot race it; kill if no approved action is
+    between its claim and its result (a claim not yet committed dies with the process), else thaw and retry."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        worker = target.worker_pid()
+        frozen = [worker, *_children(worker)]
+        _signal(frozen, signal.SIGSTOP)
+        try:
+            if _quiet(target, receiver):
+                return kill()
+        finally:
+            _signal(frozen, signal.SIGCONT)  # the survivors (the worker's main process after a pool kill)
+        time.sleep(0.05)  # let the worker move on before the next look (bounded by the deadline)
+    raise AssertionError(f"no quiet moment to {what} in 30 s")
 
 
 def _runs(target: Target) -> dict[str, int]:
@@ -335,6 +346,30 @@ def _runs(target: Target) -> dict[str, int]:
     )
     total = target.sql_scalar("SELECT count(*) FROM orchestrator_workflowrun")
     return {"completed": int(rows or 0), "total": int(total or 0)}
+
+
+def _stuck(target: Target) -> str:
+    """What the runs that did not complete are waiting on (for the failure message)."""
+    lines = []
+    query = (
+        "SELECT r.name || ' ' || n.key || ' ' || n.status || ' attempts=' || n.attempts || ' crash=' || n.crash_retries"
+        " || ' not_before=' || coalesce(n.not_before::text, '-') FROM orchestrator_workflownode n JOIN "
+        "orchestrator_workflowrun r ON r.id = n.run_id WHERE r.status <> 'COMPLETED' AND n.status <> 'COMPLETED'"
+    )
+    attempts = (
+        "SELECT string_agg(a.status || ' owner=' || a.lease_owner || ' redispatches=' || a.redispatches || "
+        "' started=' || a.started_at::text || ' lease=' || coalesce(a.lease_expires_at::text, '-') || ' ' || a.error,"
+        " ' | ') FROM orchestrator_workflownoderun a JOIN orchestrator_workflowrun r ON r.id = a.run_id "
+        "WHERE r.status <> 'COMPLETED'"
+    )
+    if isinstance(target, PostgresRedis):
+        with psycopg.connect(target.pg.url, connect_timeout=5) as conn:
+            lines += [str(row[0]) for row in conn.execute(query).fetchall()]
+            lines.append(str(conn.execute(attempts).fetchone()))
+            lines.append(str(conn.execute("SELECT identity, booted_at, seen_at FROM orchestrator_workerheartbeat")
+                             .fetchall()))  # fmt: skip
+        lines.append(f"executor queue: {target.redis.queued(('executor',))}, now {time.time()}")
+    return "\n".join(lines)
 
 
 def test_every_approved_action_runs_exactly_once_after_sigkills(target: Target) -> None:
@@ -383,6 +418,7 @@ def test_every_approved_action_runs_exactly_once_after_sigkills(target: Target) 
                  interval=1)  # fmt: skip
         except AssertionError:
             print(_runs(target), target.logs())
+            print(_stuck(target))
             raise
         took = time.monotonic() - restarted
         print(f"every run COMPLETED {took:.1f}s after the restart")
