@@ -21,7 +21,7 @@ from orchestrator.models import WorkflowNode
 
 from .execution import claim_execution as claim
 from .execution import record_result
-from .models import ApprovalRequest, ApprovalStatus, IdempotencyRecord
+from .models import ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord
 from .policy import ActionAssessment
 from .services import assess_node, expire_if_overdue, hold_node_for_approval, withdraw_run_approvals
 
@@ -95,6 +95,21 @@ def unclaimed_approval(*, approval_id: str) -> bool:
     return (
         ApprovalRequest.objects.filter(pk=approval_id, status=ApprovalStatus.APPROVED).exists()
         and not IdempotencyRecord.objects.filter(approval__pk=approval_id).exists()
+    )
+
+
+def recorded_execution(*, approval_id: str, node_run_id: str) -> IdempotencyRecord | None:
+    """The finished execution record (COMPLETED or FAILED) of this approval by this node run, or None (none, or
+    still IN_PROGRESS): a worker that died after recording the result but before finishing its attempt left the
+    outcome here, so crash recovery can finish the attempt from it instead of leaving it for an operator."""
+    try:
+        uuid.UUID(str(approval_id))
+    except ValueError:
+        return None
+    return (
+        IdempotencyRecord.objects.filter(approval__pk=approval_id, node_run_id=str(node_run_id))
+        .exclude(status=ExecutionStatus.IN_PROGRESS)
+        .first()
     )
 
 

@@ -62,8 +62,9 @@ workspace_lock_acquisitions_total = Counter(
 broker_messages_rejected_total = Counter(
     "broker_messages_rejected_total", "Unreadable broker messages moved aside", ["queue"]
 )
-# Crash recovery (issue 24): attempts re-published because no worker started them (how="redispatched") and started
-# attempts of idempotent tools retried after their worker died (how="retried"); reason: queued, dispatch_lease,
+# Crash recovery (issue 24): attempts re-published because no worker started them (how="redispatched"), started
+# attempts of idempotent tools retried after their worker died (how="retried"), approved actions finished from
+# their recorded result (how="finished"); reason: queued, dispatch_lease,
 # worker_gone.
 workflow_attempts_recovered_total = Counter(
     "workflow_attempts_recovered_total", "Attempts recovered after a crash or a lost message", ["how", "reason"]

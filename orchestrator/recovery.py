@@ -14,6 +14,8 @@ expired attempt (``take_over``); the intervals and why each is safe are in docs/
 2. **Started, idempotent tool, worker died → retried**, with backoff, on its own budget (``NODE_CRASH_RETRIES``,
    counted on the node): the attempt is closed FAILED and the node goes back to READY without using one of its
    declared retries.
+   An approved action whose result was recorded (its execution record COMPLETED or FAILED) before the worker died
+   is finished from that record (``how="finished"``): nothing runs again.
 3. **Started, not safe to repeat → today's rule**: never re-run automatically; the reaper fails the attempt (the
    node's retry policy applies) and an approved action's claim record stays IN_PROGRESS for an operator, who
    resolves it (console, admin): the action happened, or ask for a fresh approval (``on_fresh_approval_wanted``).
@@ -36,6 +38,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from approvals import gate
+from approvals.models import ExecutionStatus
 from approvals.outcomes import FreshApproval
 from orchestrator import events, heartbeats, metrics, runs, wakeups
 from orchestrator.lib import tools
@@ -164,10 +167,30 @@ def _take_over_row(row: dict[str, Any], now: datetime, done: _Recovered) -> None
     if row["approval_id"]:
         if gate.unclaimed_approval(approval_id=row["approval_id"]):
             _redispatch(row, now, done, reason="worker_gone")
+        elif _finish_from_record(row, now):
+            done.retried += 1
         return
     safe = tools.is_idempotent(row["input"]) and row["node__crash_retries"] < settings.NODE_CRASH_RETRIES
     if safe and _crash_retry(row, now):
         done.retried += 1
+
+
+def _finish_from_record(row: dict[str, Any], now: datetime) -> bool:
+    """The approved action ran and its result was recorded, then the worker died before finishing the attempt:
+    finish it from the record (its output, or its error) — the action is not run again."""
+    record = gate.recorded_execution(approval_id=row["approval_id"], node_run_id=str(row["id"]))
+    if record is None:
+        return False
+    owner = row["lease_owner"]
+    if record.status == ExecutionStatus.COMPLETED:
+        finished = runs.complete_node_run(node_run_id=row["id"], output=record.output, owner=owner)
+    else:
+        finished = runs.fail_node_run(node_run_id=row["id"], error=record.error or "the action failed", owner=owner,
+                                      expired_before=now)  # fmt: skip
+    if finished:
+        detail = f"the worker died after recording the action's result ({record.status}); finished from it"
+        _recovered(row, how="finished", reason="worker_gone", count=1, detail=detail)
+    return finished
 
 
 def _redispatch(row: dict[str, Any], now: datetime, done: _Recovered, *, reason: str) -> None:

@@ -233,6 +233,24 @@ def test_an_approval_is_never_wasted_by_a_crash_before_the_claim(
     assert (event["recovery"], event["approval_id"]) == ("redispatched", str(approval.pk))
 
 
+def test_an_action_whose_result_was_recorded_is_finished_from_the_record(tenant, make_api_key):
+    run = started_run(tenant, task("a", "email.send", EMAIL), task("b", depends_on=["a"]))
+    approval = approve_pending(run, make_api_key)
+    scheduler.tick(dispatch=lambda ids: None)
+    attempt = WorkflowNodeRun.objects.get(run=run)
+    assert execution.claim_execution(approval_id=attempt.approval_id, node_run_id=str(attempt.pk),
+                                     action=attempt.input)  # fmt: skip
+    execution.record_result(approval_id=approval.pk, node_run_id=str(attempt.pk), succeeded=True, output={"sent": 1})
+    held_by_dead_worker(attempt)  # it recorded the result, then died before completing the attempt
+    assert recovery.recover_attempts() == 1
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.output) == ("COMPLETED", {"sent": 1})
+    drive()
+    run.refresh_from_db()
+    assert run.status == "COMPLETED" and mail.outbox == []  # finished, not sent again
+    assert recovered_events(run)[0]["recovery"] == "finished"
+
+
 def test_an_approved_message_lost_before_any_worker_is_dispatched_again(tenant, make_api_key):
     run = started_run(tenant, task("a", "email.send", EMAIL))
     approval = approve_pending(run, make_api_key)
