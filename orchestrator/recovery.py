@@ -40,7 +40,7 @@ from django.utils import timezone
 from approvals import gate
 from approvals.models import ExecutionStatus
 from approvals.outcomes import FreshApproval
-from orchestrator import events, heartbeats, metrics, runs, wakeups
+from orchestrator import completion, events, heartbeats, metrics, progress, runs, wakeups
 from orchestrator.lib import tools
 from orchestrator.models import NodeRunStatus, NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.transitions import ATTEMPT, NODE, AttemptAction, NodeAction
@@ -183,10 +183,10 @@ def _finish_from_record(row: dict[str, Any], now: datetime) -> bool:
         return False
     owner = row["lease_owner"]
     if record.status == ExecutionStatus.COMPLETED:
-        finished = runs.complete_node_run(node_run_id=row["id"], output=record.output, owner=owner)
+        finished = completion.complete_node_run(node_run_id=row["id"], output=record.output, owner=owner)
     else:
-        finished = runs.fail_node_run(node_run_id=row["id"], error=record.error or "the action failed", owner=owner,
-                                      expired_before=now)  # fmt: skip
+        error = record.error or "the action failed"
+        finished = completion.fail_node_run(node_run_id=row["id"], error=error, owner=owner, expired_before=now)
     if finished:
         detail = f"the worker died after recording the action's result ({record.status}); finished from it"
         _recovered(row, how="finished", reason="worker_gone", count=1, detail=detail)
@@ -241,7 +241,7 @@ def _crash_retry(row: dict[str, Any], now: datetime) -> bool:
         updated_at=now,
     )
     if row["fencing_token"] is not None:
-        runs.release_workspace(node_run_id=row["id"], run_id=row["run_id"], now=now)
+        progress.release_workspace(node_run_id=row["id"], run_id=row["run_id"], now=now)
     wakeups.wake(countdown=delay)
     _recovered(row, how="retried", reason="worker_gone", count=used, detail=error)
     return True

@@ -162,7 +162,7 @@ def is_idempotent(action: Any) -> bool:
 
 
 def validators() -> Mapping[str, ParamsValidator]:
-    """Tool name → params validator, for ``engine.validate_definition``."""
+    """Tool name → params validator, for ``definitions.validate_definition``."""
     return {name: t.validate for name, t in _TOOLS.items()}
 
 
