@@ -14,7 +14,7 @@ from approvals.policy_schema import InvalidRiskPolicy, validate_tenant_override
 from orchestrator import governance, services
 from orchestrator.admin_scope import TenantScopedAdmin, operator_tenant_ids
 from orchestrator.lib.errors import DomainError
-from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant
+from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant, WorkerHeartbeat
 
 
 class MembershipInline(admin.TabularInline):
@@ -294,6 +294,28 @@ class IdempotentRequestAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields if f.name != "response_body"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """Executor processes' heartbeats (crash recovery, issue 24): which workers are alive; written by the workers."""
+
+    list_display = ["identity", "booted_at", "seen_at"]
+    list_filter = ["seen_at"]
+    search_fields = ["identity"]
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
