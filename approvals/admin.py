@@ -142,7 +142,7 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_filter = ["status", "tenant", "created_at"]
     search_fields = ["=action_hash", "=node_run_id", "=approval__id"]
     list_select_related = ["approval", "tenant"]
-    actions = ["mark_completed", "mark_failed"]
+    actions = ["mark_completed", "mark_failed", "ask_fresh_approval"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in IdempotencyRecord._meta.fields]
@@ -152,7 +152,12 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
         return obj is None and bool(request.user.has_perm("approvals.change_idempotencyrecord"))
 
     def _resolve(
-        self, request: HttpRequest, queryset: QuerySet[IdempotencyRecord], succeeded: bool, action: str
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[IdempotencyRecord],
+        succeeded: bool,
+        action: str,
+        fresh_approval: bool = False,
     ) -> HttpResponse | None:
         """First a page asking for the operator's note; then each record is closed (audited with the note)."""
         records = list(queryset.filter(status=ExecutionStatus.IN_PROGRESS))
@@ -161,7 +166,9 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
             done = 0
             for record in records:
                 try:
-                    execution.resolve_stuck_execution(record=record, succeeded=succeeded, note=note)
+                    execution.resolve_stuck_execution(
+                        record=record, succeeded=succeeded, note=note, fresh_approval=fresh_approval
+                    )
                     done += 1
                 except DomainError as exc:
                     self.message_user(request, f"{record.pk}: {exc.detail}", level=messages.WARNING)
@@ -187,6 +194,13 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     )
     def mark_failed(self, request: HttpRequest, queryset: QuerySet[IdempotencyRecord]) -> HttpResponse | None:
         return self._resolve(request, queryset, False, "mark_failed")
+
+    @admin.action(
+        description="Resolve stuck (IN_PROGRESS) executions: did NOT happen, ask for a fresh approval",
+        permissions=["change"],
+    )
+    def ask_fresh_approval(self, request: HttpRequest, queryset: QuerySet[IdempotencyRecord]) -> HttpResponse | None:
+        return self._resolve(request, queryset, False, "ask_fresh_approval", fresh_approval=True)
 
 
 @admin.register(ApprovalDecision)

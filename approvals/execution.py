@@ -22,6 +22,7 @@ from orchestrator.lib.context import SYSTEM_ACTOR, Actor
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import RunStatus, WorkflowNodeRun
 
+from . import outcomes
 from .errors import (
     ActionMismatch,
     AlreadyExecuted,
@@ -199,22 +200,40 @@ def prune_execution_records(*, now: Any = None) -> int:
     return deleted
 
 
-def resolve_stuck_execution(*, record: IdempotencyRecord, succeeded: bool, note: str) -> IdempotencyRecord:
+def resolve_stuck_execution(
+    *,
+    record: IdempotencyRecord,
+    succeeded: bool,
+    note: str,
+    output: Any = None,
+    fresh_approval: bool = False,
+) -> IdempotencyRecord:
     """Operators: close an IN_PROGRESS record whose worker died, after checking whether the action happened.
 
-    Closing it is a person's judgement ("the action did / did not happen"), so it needs a note. Raises
-    ``InvalidInput`` without one and ``InvalidStateError`` unless IN_PROGRESS. Side effect, in the same
-    transaction: an ``approval.execution_resolved`` audit entry (actor: the operator) with the note and outcome.
+    Closing it is a person's judgement ("the action did / did not happen"), so it needs a note. ``succeeded``:
+    the action happened (``output``, if given, is kept as the execution's output: "mark done"). ``fresh_approval``
+    (only with ``succeeded=False``): the action did not happen, or nobody can tell, and should run again only after
+    a person approves it anew: the engine is told (``outcomes.fresh_approval_wanted``) and brings the node back to
+    the gate, which asks for a new approval (this one stays EXECUTED, so it can never run twice). Raises
+    ``InvalidInput`` without a note or for ``fresh_approval`` with ``succeeded``, and ``InvalidStateError`` unless
+    IN_PROGRESS. Side effect, in the same transaction: an ``approval.execution_resolved`` audit entry (actor: the
+    operator) with the note and the resolution.
     """
     note = (note or "").strip()[:2000]
     if not note:
         raise InvalidInput("Say what you checked: the note is kept in the audit log.", field="note")
+    if fresh_approval and succeeded:
+        raise InvalidInput("A fresh approval is for an action that did not happen.", field="resolution")
+    resolution = "fresh_approval" if fresh_approval else "done" if succeeded else "not_done"
     with transaction.atomic():
-        updated = IdempotencyRecord.objects.filter(pk=record.pk, status=ExecutionStatus.IN_PROGRESS).update(
-            status=ExecutionStatus.COMPLETED if succeeded else ExecutionStatus.FAILED,
-            error="" if succeeded else f"resolved by an operator: {note}",
-            completed_at=timezone.now(),
-        )
+        changes: dict[str, Any] = {
+            "status": ExecutionStatus.COMPLETED if succeeded else ExecutionStatus.FAILED,
+            "error": "" if succeeded else f"resolved by an operator: {note}",
+            "completed_at": timezone.now(),
+        }
+        if succeeded and output is not None:
+            changes["output"] = output
+        updated = IdempotencyRecord.objects.filter(pk=record.pk, status=ExecutionStatus.IN_PROGRESS).update(**changes)
         if not updated:
             raise InvalidStateError("Only IN_PROGRESS records can be resolved.")
         record.refresh_from_db()
@@ -227,10 +246,17 @@ def resolve_stuck_execution(*, record: IdempotencyRecord, succeeded: bool, note:
                 "approval_id": str(record.approval_id),
                 "execution_id": record.pk,
                 "action_happened": succeeded,
+                "resolution": resolution,
                 "note": note,
             },
             before={"status": ExecutionStatus.IN_PROGRESS},
             after={"status": record.status},
             reason=note,
         )
+        if fresh_approval:
+            node_id = ApprovalRequest.objects.filter(pk=record.approval_id).values_list("node_id", flat=True).first()
+            if node_id is not None:
+                outcomes.fresh_approval_wanted.notify(
+                    outcomes.FreshApproval(approval_id=record.approval_id, node_id=node_id, note=note)
+                )
     return record

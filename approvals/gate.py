@@ -9,6 +9,7 @@ engine): it is told inside the approvals transaction when a request a node waits
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from orchestrator.models import WorkflowNode
 
 from .execution import claim_execution as claim
 from .execution import record_result
-from .models import ApprovalRequest, ApprovalStatus
+from .models import ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord
 from .policy import ActionAssessment
 from .services import assess_node, expire_if_overdue, hold_node_for_approval, withdraw_run_approvals
 
@@ -81,6 +82,35 @@ def claim_execution(*, approval_id: str, node_run_id: str, action: dict[str, Any
     longer hashes to the approved action hash: the caller must then not run the tool.
     """
     return claim(approval_id=approval_id, node_run_id=node_run_id, action=action)
+
+
+def unclaimed_approval(*, approval_id: str) -> bool:
+    """True when the approved action was never claimed (no attempt began executing it) and the request is still
+    APPROVED: an attempt that crashed before its claim may be dispatched again under the same approval and action
+    hash (crash recovery; the claim stays the exactly-once guard)."""
+    try:
+        uuid.UUID(str(approval_id))
+    except ValueError:
+        return False  # not an approval id at all ('' for an attempt without one)
+    return (
+        ApprovalRequest.objects.filter(pk=approval_id, status=ApprovalStatus.APPROVED).exists()
+        and not IdempotencyRecord.objects.filter(approval__pk=approval_id).exists()
+    )
+
+
+def recorded_execution(*, approval_id: str, node_run_id: str) -> IdempotencyRecord | None:
+    """The finished execution record (COMPLETED or FAILED) of this approval by this node run, or None (none, or
+    still IN_PROGRESS): a worker that died after recording the result but before finishing its attempt left the
+    outcome here, so crash recovery can finish the attempt from it instead of leaving it for an operator."""
+    try:
+        uuid.UUID(str(approval_id))
+    except ValueError:
+        return None
+    return (
+        IdempotencyRecord.objects.filter(approval__pk=approval_id, node_run_id=str(node_run_id))
+        .exclude(status=ExecutionStatus.IN_PROGRESS)
+        .first()
+    )
 
 
 def record_execution_result(

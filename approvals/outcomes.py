@@ -31,3 +31,17 @@ class ApprovalOutcome:
 
 
 decided: Listeners[Callable[[ApprovalOutcome], None]] = Listeners("approval outcomes")
+
+
+@dataclass(frozen=True)
+class FreshApproval:
+    """An operator resolved a stuck execution of ``approval_id`` (whose worker died mid-way: nobody knows whether
+    the action happened) by asking for a fresh approval of node ``node_id``'s action. Told inside the approvals
+    transaction; the engine brings the node back, and the gate asks for a new approval (the old one is EXECUTED)."""
+
+    approval_id: uuid.UUID
+    node_id: uuid.UUID
+    note: str = ""
+
+
+fresh_approval_wanted: Listeners[Callable[[FreshApproval], None]] = Listeners("fresh approvals for stuck executions")

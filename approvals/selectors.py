@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import NotFoundError
-from orchestrator.models import Scope
+from orchestrator.models import NodeRunStatus, Role, Scope, WorkflowNodeRun
 
-from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, RiskLevel
+from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord, RiskLevel
 from .services import is_overdue
 
 READ_SCOPES = (Scope.APPROVALS_REQUEST, Scope.APPROVALS_DECIDE)
@@ -167,4 +167,18 @@ def superseded_request(approval: ApprovalRequest) -> ApprovalRequest | None:
         .order_by("-created_at")
         .only("id", "status", "created_at", "preview", "tool", "params")
         .first()
+    )
+
+
+def stuck_executions_for(caller: Caller) -> QuerySet[IdempotencyRecord]:
+    """Claimed executions (IN_PROGRESS) whose attempt is no longer running (its worker died, the attempt was
+    reaped), in the tenants where ``caller`` is an operator: whether the action happened is unknown, and only a
+    person may say (issue 24). Oldest first."""
+    tenants = [tenant for tenant, role in caller.roles_by_tenant.items() if role == Role.OPERATOR]
+    live = WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING).values_list("id", flat=True)
+    return (
+        IdempotencyRecord.objects.filter(tenant_id__in=tenants, status=ExecutionStatus.IN_PROGRESS)
+        .exclude(node_run_id__in=[str(i) for i in live.filter(run__tenant_id__in=tenants)])
+        .select_related("approval", "approval__run", "approval__node", "tenant")
+        .order_by("created_at")
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import console_notify, views
+from . import console_notify, stuck_views, views
 
 urlpatterns = [
     path("", views.queue, name="home"),
@@ -18,4 +18,6 @@ urlpatterns = [
     path("delegations/", console_notify.delegations, name="delegations"),
     path("delegations/<uuid:delegation_id>/revoke/", console_notify.revoke_delegation, name="revoke_delegation"),
     path("bulk/", console_notify.bulk, name="bulk"),
+    path("stuck/", stuck_views.stuck_list, name="stuck"),
+    path("stuck/<int:record_id>/resolve/", stuck_views.stuck_resolve, name="stuck_resolve"),
 ]

@@ -24,7 +24,7 @@ from orchestrator.admin_base import (
 )
 from orchestrator.admin_scope import TenantScopedAdmin, operator_tenant_ids
 from orchestrator.lib.errors import DomainError
-from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant
+from orchestrator.models import ApiKey, IdempotentRequest, Membership, ServiceAccount, Tenant, WorkerHeartbeat
 
 
 class MembershipInline(admin.TabularInline):
@@ -314,3 +314,12 @@ class ConsoleProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "time_zone"]
     list_select_related = ["user"]
     readonly_fields = ["user", "updated_at"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Executor processes' heartbeats (crash recovery, issue 24): which workers are alive; written by the workers."""
+
+    list_display = ["identity", "booted_at", "seen_at"]
+    list_filter = ["seen_at"]
+    search_fields = ["identity"]

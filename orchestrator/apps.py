@@ -10,7 +10,7 @@ class OrchestratorConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which Django loads only after every app
         # config (the one late import Django requires).
         from approvals import outcomes
-        from orchestrator import approval_outcomes, ops_metrics, scheduler
+        from orchestrator import approval_outcomes, ops_metrics, recovery, scheduler
         from orchestrator.executors import local, workspace_tools  # noqa: F401  (register the built-in tools)
         from orchestrator.lib import keycache, loginguard, schema, stepup  # noqa: F401  (schema: API-key auth docs)
         from workspaces.services import add_readiness_listener
@@ -20,6 +20,8 @@ class OrchestratorConfig(AppConfig):
         add_readiness_listener(scheduler.workspace_settled)
         # ... and a node waiting for an approval moves on when the request is decided (SPEC §6).
         outcomes.decided.subscribe(approval_outcomes.on_approval_decided)
+        # ... and an operator asking for a fresh approval of a stuck execution brings its node back (issue 24).
+        outcomes.fresh_approval_wanted.subscribe(recovery.on_fresh_approval_wanted)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
         # A sign-in counts as a recent authentication (step-up, issue 15); lockouts are audited.

@@ -29,6 +29,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "workflow.failed",
     "workflow.cancelled",
     "node.failed",
+    "node.recovered",
     "approval.requested",
     "approval.approved",
     "approval.rejected",

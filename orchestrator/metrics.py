@@ -62,6 +62,13 @@ workspace_lock_acquisitions_total = Counter(
 broker_messages_rejected_total = Counter(
     "broker_messages_rejected_total", "Unreadable broker messages moved aside", ["queue"]
 )
+# Crash recovery (issue 24): attempts re-published because no worker started them (how="redispatched"), started
+# attempts of idempotent tools retried after their worker died (how="retried"), approved actions finished from
+# their recorded result (how="finished"); reason: queued, dispatch_lease,
+# worker_gone.
+workflow_attempts_recovered_total = Counter(
+    "workflow_attempts_recovered_total", "Attempts recovered after a crash or a lost message", ["how", "reason"]
+)
 process_restarts_total = Counter(
     "process_restarts_total", "Children of manage.py run restarted after an unexpected exit", ["process"]
 )

@@ -263,6 +263,9 @@ class WorkflowNode(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     # Attempts made before the last manual retry: the retry budget counts ``attempts - retry_base``.
     retry_base = models.PositiveIntegerField(default=0)
+    # Automatic retries after a worker crash (idempotent tools only; orchestrator/recovery.py): their own budget,
+    # ``NODE_CRASH_RETRIES``, not the node's declared retries.
+    crash_retries = models.PositiveIntegerField(default=0, db_default=0)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Earliest time the scheduler may act: retry backoff for READY nodes, the timer for WAITING nodes.
@@ -314,6 +317,10 @@ class WorkflowNodeRun(models.Model):
     approval_id = models.CharField(max_length=64, blank=True)
     external_task_id = models.CharField(max_length=200, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # How many times recovery re-published this attempt because no worker started it (orchestrator/recovery.py);
+    # bounded by ``NODE_MAX_REDISPATCHES``. Until a worker starts it, ``started_at`` is when it was last published.
+    # (A database default too: the claim statement inserts attempts in raw SQL.)
+    redispatches = models.PositiveIntegerField(default=0, db_default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -349,3 +356,22 @@ class ConsoleProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.time_zone}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One executor process (``host:pid``, the lease owner it writes on attempts) announcing it is alive.
+
+    Refreshed every ``WORKER_HEARTBEAT_SECONDS`` by the process itself (orchestrator/heartbeats.py). Recovery reads
+    it to notice within seconds that a worker is gone (no beat for ``WORKER_HEARTBEAT_TIMEOUT_SECONDS``) or was
+    replaced by a new process with the same identity (``booted_at`` later than an attempt's start).
+    """
+
+    identity = models.CharField(max_length=200, primary_key=True)
+    booted_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["seen_at"], name="worker_heartbeat_seen_idx")]
+
+    def __str__(self) -> str:
+        return self.identity

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from orchestrator import completion, quarantine, wakeups
+from orchestrator import completion, quarantine, recovery, wakeups
 from orchestrator.executors import task_controller
 from orchestrator.lib import units
 from orchestrator.models import NodeRunStatus, WorkflowNodeRun
@@ -22,23 +22,27 @@ REAP_JOB, POLL_JOB = "reaper.leases", "reaper.poll"
 
 def reap_expired_leases(*, limit: int = 200) -> int:
     """Fail attempts whose lease expired (worker died, message lost, or ``timeout_seconds`` passed); each is then
-    retried or failed by its node's policy. Returns how many were reaped."""
+    retried or failed by its node's policy, unless crash recovery takes it over (``recovery.take_over``: re-dispatched
+    or retried). Returns how many were reaped."""
     now = timezone.now()
     rows = list(
         WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING, lease_expires_at__lt=now)
         .order_by("lease_expires_at")
-        .values_list("id", "lease_owner", "timeout_at", "external_task_id")[:limit]
+        .values_list("id", "lease_owner", "timeout_at", "external_task_id", "redispatches")[:limit]
     )
     reaped = 0
     guard = units.Guard(REAP_JOB, quarantine=quarantine.fail_run_of)  # each attempt a unit (issue 16)
-    for node_run_id, owner, timeout_at, external_task_id in rows:
+    for node_run_id, owner, timeout_at, external_task_id, redispatches in rows:
         if timeout_at is not None and timeout_at <= now:
             error = "timed out (timeout_seconds elapsed)"
         elif not owner:
-            error = "dispatched but never started by a worker before NODE_DISPATCH_TIMEOUT_SECONDS"
+            error = recovery.never_started_error(redispatches)
         else:
             error = f"lease expired: worker {owner} stopped renewing it (crashed or was killed)"
         with guard.unit(quarantine.attempt_unit(node_run_id)):
+            if recovery.take_over(node_run_id, now=now):  # re-dispatched or crash-retried, not failed (issue 24)
+                reaped += 1
+                continue
             if completion.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
                 reaped += 1
                 if external_task_id:

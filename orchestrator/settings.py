@@ -329,6 +329,24 @@ WORKSPACE_MAX_FILE_BYTES = env.int("WORKSPACE_MAX_FILE_BYTES", 10 * 1024 * 1024,
 NODE_LEASE_SECONDS = env.int("NODE_LEASE_SECONDS", 30, minimum=1, maximum=3600)
 NODE_DISPATCH_TIMEOUT_SECONDS = env.int("NODE_DISPATCH_TIMEOUT_SECONDS", 600, minimum=1)
 TASK_CONTROLLER_POLL_SECONDS = env.int("TASK_CONTROLLER_POLL_SECONDS", 60, minimum=1)
+# Crash recovery (orchestrator/recovery.py, docs/decisions.md "Crash recovery"): executor processes beat every
+# WORKER_HEARTBEAT_SECONDS and count as gone after WORKER_HEARTBEAT_TIMEOUT_SECONDS without one; an attempt no worker
+# started is re-published after NODE_REDISPATCH_SECONDS in the queue (doubling each time), at most
+# NODE_MAX_REDISPATCHES times; a started attempt of an idempotent tool whose worker died is retried up to
+# NODE_CRASH_RETRIES times (its own budget), after NODE_CRASH_RETRY_BACKOFF_SECONDS doubling.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", 3, minimum=1, maximum=300)
+WORKER_HEARTBEAT_TIMEOUT_SECONDS = env.int(
+    "WORKER_HEARTBEAT_TIMEOUT_SECONDS", 4 * WORKER_HEARTBEAT_SECONDS, minimum=2 * WORKER_HEARTBEAT_SECONDS
+)
+NODE_REDISPATCH_SECONDS = env.int("NODE_REDISPATCH_SECONDS", 10, minimum=1)
+NODE_MAX_REDISPATCHES = env.int("NODE_MAX_REDISPATCHES", 5, minimum=0, maximum=100)
+NODE_CRASH_RETRIES = env.int("NODE_CRASH_RETRIES", 3, minimum=0, maximum=100)
+NODE_CRASH_RETRY_BACKOFF_SECONDS = env.int("NODE_CRASH_RETRY_BACKOFF_SECONDS", 1, minimum=0, maximum=3600)
+CELERY_BEAT_SCHEDULE["workflow-recover-attempts"] = {
+    "task": "orchestrator.tasks.recover_attempts",
+    "schedule": 5.0,
+    "options": {"queue": "scheduler", "expires": 5},
+}
 TASK_CONTROLLER_TIMEOUT_SECONDS = env.int("TASK_CONTROLLER_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)
 # Base URL the task controller uses for result callbacks (defaults to the console's public URL).
 INTERNAL_CALLBACK_BASE_URL = (

@@ -5,9 +5,11 @@ The engine sends these by name (``orchestrator.wakeups``), so nothing below this
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
-from orchestrator import reaper, scheduler
+from celery import shared_task, signals
+
+from orchestrator import heartbeats, reaper, recovery, scheduler
 from orchestrator.executors import runner, task_controller
 from orchestrator.lib import idempotency
 
@@ -63,6 +65,25 @@ def reap_expired_leases() -> int:
     """Retry or fail attempts whose lease expired (dead worker, lost message, timeout)."""
     with scheduler.inline_wakeups():
         return reaper.reap_expired_leases()
+
+
+@shared_task(name="orchestrator.tasks.recover_attempts", queue="scheduler", ignore_result=True)
+def recover_attempts() -> int:
+    """Re-dispatch attempts no worker started and retry idempotent ones whose worker died (crash recovery)."""
+    with scheduler.inline_wakeups():
+        return recovery.recover_attempts()
+
+
+# Each pool child of a worker runs attempts under its own identity (the lease owner): it announces itself with a
+# heartbeat from its start, and says goodbye on a clean exit (orchestrator/heartbeats.py).
+@signals.worker_process_init.connect
+def _start_worker_heartbeat(**_: Any) -> None:
+    heartbeats.heartbeat.start()
+
+
+@signals.worker_process_shutdown.connect
+def _stop_worker_heartbeat(**_: Any) -> None:
+    heartbeats.heartbeat.stop()
 
 
 @shared_task(name="orchestrator.tasks.poll_quiet_attempts", queue="maintenance", ignore_result=True)

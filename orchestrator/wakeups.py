@@ -80,6 +80,23 @@ def dispatch_to_executors(node_run_ids: list[str]) -> None:
             batch.apply_async(args=[chunk], queue="executor", producer=producer)
 
 
+def executor_backlog() -> int | None:
+    """How many messages wait in the ``executor`` queue right now, or None when the broker cannot say.
+
+    Crash recovery asks before re-publishing attempts that have waited long: while messages are still queued, the
+    attempts' own messages are most likely among them (a busy queue, not a lost message)."""
+    try:
+        with app.connection_or_acquire() as conn:
+            channel = conn.default_channel
+            size = getattr(channel, "_size", None)  # kombu's virtual transports (Redis, filesystem): no declare
+            if callable(size):
+                return int(size("executor"))
+            return int(channel.queue_declare(queue="executor", passive=True).message_count)
+    except Exception:  # an unreachable broker: recovery re-publishes (harmless duplicates) rather than waits
+        logger.debug("could not measure the executor queue", exc_info=True)
+        return None
+
+
 def cancel_remote_on_commit(task_ids: list[str]) -> None:
     """After commit, tell the task controller to stop ``task_ids`` (best effort, on the ``executor`` queue)."""
     if task_ids:

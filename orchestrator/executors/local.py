@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,9 +98,26 @@ def _http_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+SAFE_HTTP_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _http_idempotent(params: Mapping[str, Any]) -> bool:
+    """GET, HEAD and OPTIONS are safe to repeat (RFC 9110 §9.2.1); PUT/DELETE are idempotent by the RFC but a
+    receiver may not honour it, and POST/PATCH never are, so crash recovery does not repeat those."""
+    return str(params.get("method", "GET")).upper() in SAFE_HTTP_METHODS
+
+
 # LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM, counting method
 # overrides (X-HTTP-Method-Override and kin, ``_method`` in the query or body; ``orchestrator.lib.httpmethods``).
-@tool("http.request", params=_http_params, risk="LOW", summary=summarize_http, preview=preview_http, card="http")
+@tool(
+    "http.request",
+    params=_http_params,
+    risk="LOW",
+    summary=summarize_http,
+    preview=preview_http,
+    card="http",
+    idempotent=_http_idempotent,
+)
 def http_request(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """One HTTP request through the SSRF guard; 4xx/5xx fail the attempt. Output: the parsed body of a JSON
     answer, otherwise ``{"status_code", "headers", "text", "truncated"}``. Redirects are not followed."""

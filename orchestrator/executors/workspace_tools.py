@@ -42,8 +42,9 @@ def _read_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return check_fields(params, required={"path": str})
 
 
-# LOW: it writes inside the run's own workspace, under the attempt's lease.
-@tool("workspace.write_file", params=_write_params, risk="LOW")
+# LOW: it writes inside the run's own workspace, under the attempt's lease. Idempotent: it replaces the whole
+# file atomically with the same content, so writing it again leaves the same state.
+@tool("workspace.write_file", params=_write_params, risk="LOW", idempotent=True)
 def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Writes ``content`` (UTF-8 text) to ``path`` inside the run's workspace, atomically, under the lease."""
     workspace_id = _workspace_id(ctx)

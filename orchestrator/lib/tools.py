@@ -11,7 +11,9 @@ function ``fn(params, ctx) -> output`` together with everything the rest of the 
 - ``summary`` and ``preview``: how a reviewer sees one action (one line; a few lines of text), defaults in
   ``approvals.preview``; ``card``: which structured card the console draws it as (``"email"``, ``"http"``,
   ``"desktop"``; see ``approvals.cards``), none for a plain list of parameters;
-- ``idempotent``: whether running the same action twice is harmless (crash recovery may then re-run it).
+- ``idempotent``: whether running the same action twice is harmless (crash recovery may then re-run it after
+  its worker died mid-way: ``orchestrator/recovery.py``). A bool, or a function of the params for a tool whose
+  answer depends on them (``http.request``: only the safe methods). Default: not safe to repeat.
 
 It is on the ground floor (docs/architecture.md) so that approvals can read a tool's declared risk without
 importing the engine; the engine's executors run the functions. A tool signals a failed attempt by raising
@@ -31,6 +33,7 @@ UNDECLARED_RISK = "MEDIUM"
 
 ParamsValidator = Callable[[dict[str, Any]], list[tuple[str, str]]]
 Describer = Callable[[Mapping[str, Any]], str]
+Idempotence = bool | Callable[[Mapping[str, Any]], bool]
 
 
 class ToolError(Exception):
@@ -90,8 +93,17 @@ class Tool:
     reasons: tuple[str, ...] = ()
     summary: Describer | None = None
     preview: Describer | None = None
-    idempotent: bool = False
+    idempotent: Idempotence = False
     card: str | None = None
+
+    def is_idempotent(self, params: Mapping[str, Any]) -> bool:
+        """Whether running this tool again with ``params`` is harmless (never raises: a bad answer is "no")."""
+        if callable(self.idempotent):
+            try:
+                return bool(self.idempotent(params))
+            except Exception:
+                return False
+        return bool(self.idempotent)
 
     def declared_risk(self) -> tuple[str, list[str]]:
         """The level this tool starts from and why (before the settings/tenant policy has its say)."""
@@ -115,7 +127,7 @@ def tool(
     reasons: tuple[str, ...] | list[str] = (),
     summary: Describer | None = None,
     preview: Describer | None = None,
-    idempotent: bool = False,
+    idempotent: Idempotence = False,
     card: str | None = None,
 ) -> Callable[[ToolFunction], ToolFunction]:
     """Register ``fn`` as tool ``name`` with its descriptor. Raises ``ValueError`` for an unknown risk level."""
@@ -142,6 +154,15 @@ def tool(
 def get_tool(name: Any) -> Tool | None:
     """The descriptor of tool ``name``, or None (not a registered tool: an action a service asks about)."""
     return _TOOLS.get(name) if isinstance(name, str) else None
+
+
+def is_idempotent(action: Any) -> bool:
+    """Whether ``action`` (``{"tool", "params"}``) may safely run again: a registered tool declaring it so."""
+    if not isinstance(action, Mapping):
+        return False
+    found = get_tool(action.get("tool"))
+    params = action.get("params")
+    return found is not None and found.is_idempotent(params if isinstance(params, Mapping) else {})
 
 
 def validators() -> Mapping[str, ParamsValidator]:
