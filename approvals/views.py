@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.selectors import approval_trail_for
@@ -244,6 +245,7 @@ def _needs_confirmation(request: HttpRequest, caller: Caller, approval: Approval
         and approval.risk_level in CONFIRM_RISK_LEVELS
         and request.POST.get("confirmed") != "yes"
         and approval.status == ApprovalStatus.PENDING
+        and not services.is_overdue(approval, timezone.now())  # reads never expire rows: an overdue one is refused
         and caller.has_scope(Scope.APPROVALS_DECIDE, approval.tenant_id)
         and not authority.is_requester(caller, approval)
     )
