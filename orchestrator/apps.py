@@ -11,8 +11,8 @@ class OrchestratorConfig(AppConfig):
         # config (the one late import Django requires).
         from approvals import outcomes
         from orchestrator import ops_metrics, runs, scheduler
-        from orchestrator.executors import local, workspace_tools  # noqa: F401  (register the built-in tools)
-        from orchestrator.lib import keycache, loginguard, schema, stepup  # noqa: F401  (schema: API-key auth docs)
+        from orchestrator.executors import catalogue, local, workspace_tools  # noqa: F401  (the built-in tools)
+        from orchestrator.lib import keycache, loginguard, schema, stepup, tools  # noqa: F401  (schema: API-key auth docs)
         from workspaces.services import add_readiness_listener
 
         # The engine listens to the layers below it (they never import it):
@@ -22,6 +22,9 @@ class OrchestratorConfig(AppConfig):
         outcomes.decided.subscribe(runs.on_approval_decided)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
+        # The risk policy and previews know the task controller's actions (desktop.purchase is HIGH, issue 19).
+        tools.add_descriptor_source(catalogue.describe)
+        catalogue.check_configuration()
         # A sign-in counts as a recent authentication (step-up, issue 15); lockouts are audited.
         stepup.connect_signals()
         loginguard.connect_signals()

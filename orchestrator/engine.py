@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.lib.tools import ParamsValidator
+from orchestrator.lib.tools import ActionChecker, ParamsValidator, as_checker
 from orchestrator.transitions import ACTIVE, TERMINAL
 
 # --- States (SPEC §3.3; the transitions are the tables in ``orchestrator.transitions``) ------------------------
@@ -36,10 +36,12 @@ MAX_WAIT_SECONDS = 366 * 24 * 3600
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists", "truthy")
 NODE_TYPES = ("TASK", "DECISION", "PARALLEL", "WAIT")
 
-TOP_LEVEL_FIELDS = frozenset({"name", "description", "workspace_id", "metadata", "start", "nodes", "tenant_id"})
+TOP_LEVEL_FIELDS = frozenset(
+    {"name", "description", "workspace_id", "metadata", "start", "nodes", "tenant_id", "executor"}
+)
 COMMON_NODE_FIELDS = frozenset({"key", "type", "name", "depends_on", "on_failure"})
 TYPE_FIELDS: dict[str, frozenset[str]] = {
-    "TASK": frozenset({"action", "retry", "timeout_seconds", "requires_approval", "on_reject"}),
+    "TASK": frozenset({"action", "retry", "timeout_seconds", "requires_approval", "on_reject", "executor"}),
     "DECISION": frozenset({"conditions", "default"}),
     "PARALLEL": frozenset({"branches"}),
     "WAIT": frozenset({"wait"}),
@@ -127,12 +129,14 @@ def parse_timestamp(value: Any) -> datetime | None:
 def validate_definition(
     body: Any,
     *,
-    tool_validators: Mapping[str, ParamsValidator],
+    tool_validators: Mapping[str, ParamsValidator] | ActionChecker,
 ) -> Definition:
     """Validate a workflow definition (SPEC §3.1) and return it normalised; raise ``DefinitionError``.
 
     Every problem found is reported with its field path (``nodes[2].depends_on[0]``), not just the first.
-    ``tool_validators`` maps each registered tool name to its params validator.
+    ``tool_validators`` maps each registered tool name to its params validator, or is an ``ActionChecker`` (the
+    executors' action catalogues: which executor runs a TASK, ``"executor"`` on the node or the run, decides which
+    actions and params are valid).
     """
     errors = _Errors()
     if not isinstance(body, dict):
@@ -196,7 +200,7 @@ def validate_definition(
     for i, raw in enumerate(raw_nodes):
         if not isinstance(raw, dict):
             continue
-        spec = _validate_node(errors, i, raw, key_index, tool_validators)
+        spec = _validate_node(errors, i, raw, key_index, _RunExecutor(as_checker(tool_validators), body))
         if spec is not None:
             specs.append(spec)
     if errors:
@@ -245,12 +249,23 @@ def validate_definition(
     )
 
 
+class _RunExecutor:
+    """The checker with the run's ``"executor"`` as the default of its nodes."""
+
+    def __init__(self, checker: ActionChecker, body: Mapping[str, Any]) -> None:
+        self.checker = checker
+        self.executor = body.get("executor")
+
+    def problems(self, tool: Any, params: dict[str, Any], executor: Any) -> list[tuple[str, str]]:
+        return self.checker.problems(tool, params, self.executor if executor is None else executor)
+
+
 def _validate_node(
     errors: _Errors,
     i: int,
     raw: dict[str, Any],
     key_index: Mapping[str, int],
-    tool_validators: Mapping[str, ParamsValidator],
+    tool_validators: _RunExecutor,
 ) -> NodeSpec | None:
     path = f"nodes[{i}]"
     before = len(errors.items)
@@ -367,7 +382,7 @@ def _validate_task(
     path: str,
     raw: dict[str, Any],
     config: dict[str, Any],
-    tool_validators: Mapping[str, ParamsValidator],
+    tool_validators: _RunExecutor,
 ) -> None:
     action = raw.get("action")
     if not isinstance(action, dict):
@@ -378,15 +393,26 @@ def _validate_task(
         params = action.get("params", {})
         if params is None:
             params = {}
-        if not isinstance(tool, str) or tool not in tool_validators:
-            errors.add(f"{path}.action.tool", f"Unknown tool {tool!r}; known: {', '.join(sorted(tool_validators))}.")
+        executor = raw.get("executor")
         if not isinstance(params, dict):
+            params_ok = False
             errors.add(f"{path}.action.params", "Must be a JSON object.")
         elif _json_size(params) > MAX_PARAMS_BYTES:
+            params_ok = False
             errors.add(f"{path}.action.params", f"At most {MAX_PARAMS_BYTES} bytes of JSON.")
-        elif isinstance(tool, str) and tool in tool_validators:
-            for sub, message in tool_validators[tool](params):
-                errors.add(f"{path}.action.params" + (f".{sub}" if sub else ""), message)
+        else:
+            params_ok = True
+        # The catalogue of the executor that will run the action judges the tool and (when sane) its params.
+        for where, message in tool_validators.problems(tool, params if params_ok else {}, executor):
+            if where == "executor":
+                errors.add(f"{path}.executor" if executor is not None else "executor", message)
+            elif where == "tool":
+                errors.add(f"{path}.action.tool", message)
+            elif params_ok:
+                errors.add(f"{path}.action.{where}", message)
+        chosen = executor if executor is not None else tool_validators.executor
+        if chosen is not None:
+            config["executor"] = chosen
         config["action"] = {"tool": tool, "params": params}
     retry = raw.get("retry")
     merged = dict(DEFAULT_RETRY)

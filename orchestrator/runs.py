@@ -30,7 +30,8 @@ from django.utils import timezone
 from approvals import gate
 from approvals.outcomes import ApprovalOutcome
 from orchestrator import claims, engine, events, metrics, wakeups
-from orchestrator.lib import context, tools
+from orchestrator.executors import catalogue
+from orchestrator.lib import context
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import (
@@ -122,7 +123,7 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
     transaction. The creator is the request's actor.
     """
     try:
-        spec = engine.validate_definition(definition, tool_validators=tools.validators())
+        spec = engine.validate_definition(definition, tool_validators=catalogue.checker())
     except engine.DefinitionError as exc:
         raise DefinitionInvalid(exc.errors) from exc
     workspace_id = None

@@ -43,7 +43,21 @@ def _read_params(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 # LOW: it writes inside the run's own workspace, under the attempt's lease.
-@tool("workspace.write_file", params=_write_params, risk="LOW")
+WRITE_SCHEMA = {
+    "type": "object",
+    "required": ["path", "content"],
+    "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+    "additionalProperties": False,
+}
+READ_SCHEMA = {
+    "type": "object",
+    "required": ["path"],
+    "properties": {"path": {"type": "string"}},
+    "additionalProperties": False,
+}
+
+
+@tool("workspace.write_file", params=_write_params, schema=WRITE_SCHEMA, risk="LOW")
 def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Writes ``content`` (UTF-8 text) to ``path`` inside the run's workspace, atomically, under the lease."""
     workspace_id = _workspace_id(ctx)
@@ -57,7 +71,7 @@ def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         raise _fail(exc) from exc
 
 
-@tool("workspace.read_file", params=_read_params, risk="LOW", idempotent=True)
+@tool("workspace.read_file", params=_read_params, schema=READ_SCHEMA, risk="LOW", idempotent=True)
 def read_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Reads ``path`` (UTF-8 text) from the run's workspace: ``{"path", "content", "bytes"}``."""
     workspace_id = _workspace_id(ctx)
