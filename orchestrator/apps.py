@@ -10,9 +10,9 @@ class OrchestratorConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which Django loads only after every app
         # config (the one late import Django requires).
         from approvals import outcomes
-        from orchestrator import ops_metrics, runs, scheduler
+        from orchestrator import events, ops_metrics, runs, scheduler
         from orchestrator.executors import catalogue, local, workspace_tools  # noqa: F401  (the built-in tools)
-        from orchestrator.lib import keycache, loginguard, schema, stepup, tools  # noqa: F401  (schema: API-key auth docs)
+        from orchestrator.lib import keycache, loginguard, schema, stepup, tools, waiting  # noqa: F401  (schema: auth docs)
         from workspaces.services import add_readiness_listener
 
         # The engine listens to the layers below it (they never import it):
@@ -22,6 +22,8 @@ class OrchestratorConfig(AppConfig):
         outcomes.decided.subscribe(runs.on_approval_decided)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
+        # GET …?wait=N answers when a run or an approval changes: every event about one announces it on commit.
+        events.recorders.subscribe(waiting.announce_event)
         # The risk policy and previews know the task controller's actions (desktop.purchase is HIGH, issue 19).
         tools.add_descriptor_source(catalogue.describe)
         catalogue.check_configuration()

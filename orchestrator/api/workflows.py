@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
 from orchestrator.engine import MAX_NODES, MAX_TIMEOUT_SECONDS
+from orchestrator.lib import waiting
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
@@ -215,9 +216,34 @@ class WorkflowViewSet(RepresentedListMixin, mixins.RetrieveModelMixin, viewsets.
             require_scope(caller, Scope.WORKFLOWS, run.tenant_id)
         return run
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                description=(
+                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run's or a node's status to change "
+                    "before answering; send the last ETag as If-None-Match to wait for a change from that state."
+                ),
+            )
+        ]
+    )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        run = selectors.get_run_detail_for(_caller(request), self.kwargs["pk"])
-        return Response(represent(RunDetailSerializer, run))
+        seconds = waiting.wait_seconds(request.query_params.get("wait"))
+
+        def read() -> tuple[Any, Any]:
+            data = represent(RunDetailSerializer, selectors.get_run_detail_for(_caller(request), self.kwargs["pk"]))
+            nodes = data.get("nodes") or [] if isinstance(data, dict) else []
+            state = [data.get("status"), [[n.get("key"), n.get("status")] for n in nodes if isinstance(n, dict)]]
+            return state, data
+
+        etag, data = waiting.wait_for_change(
+            [waiting.channel("workflow", self.kwargs["pk"])],
+            read,
+            baseline=waiting.etag_of(request.headers) if seconds else "",
+            seconds=seconds,
+        )
+        return Response(data, headers={"ETag": f'"{etag}"'})
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.run_detail_for(_caller(self.request)).get(pk=run.pk)
