@@ -4,10 +4,10 @@ How a waiting request learns of a change: services announce it (``changed(kind, 
 waiter never wakes to a state it cannot read yet) on the Redis channel ``orch:changed:<kind>:<id>``. Each web
 process has **one** Redis subscription (a daemon thread, ``psubscribe orch:changed:*``) that sets the
 ``threading.Event`` of the requests waiting for that key; waiting requests hold no database connection (it is
-closed before blocking) and no Redis connection of their own. A waiter still re-reads every
-``RECHECK_SECONDS`` (a change announced by nothing, or a missed message while Redis reconnects); without Redis (the
-embedded default: one machine, few clients) it re-reads every ``POLL_SECONDS``, and in-process announcements wake
-it at once.
+closed before blocking) and no Redis connection of their own. While subscribed, a waiter re-reads only when woken
+and at its deadline (a change nothing announces, e.g. a node starting, is seen at the deadline: the answer is never
+staler than N s). Without Redis (the embedded default: one machine, few clients), or while the subscription
+reconnects, it re-reads every ``POLL_SECONDS``; in-process announcements still wake it at once.
 
 The state compared is a small fingerprint chosen by the view (statuses, not timestamps). The client may send the
 ``ETag`` of its last answer as ``If-None-Match``: a state that already differs answers at once; without it the
@@ -33,9 +33,10 @@ from orchestrator.lib.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 30
-RECHECK_SECONDS = 5.0
 POLL_SECONDS = 1.0
 PREFIX = "orch:changed:"
+READ_CONCURRENCY = 8
+_readers = threading.BoundedSemaphore(READ_CONCURRENCY)
 
 
 def channel(kind: str, ident: Any) -> str:
@@ -186,20 +187,32 @@ def wait_for_change(
     """``read()`` → ``(state, value)``; returns ``(fingerprint, value)`` as soon as the state's fingerprint differs
     from ``baseline`` (None: the first read's) or after ``seconds``. The database connection is closed before each
     pause (not inside a transaction, e.g. a test's), so a waiting request holds none."""
+    if seconds <= 0:
+        state, value = read()
+        return fingerprint(state), value
     deadline = time.monotonic() + seconds
     event = hub.register(keys)  # before the first read: a change committed after it wakes us
     try:
         while True:
-            state, value = read()
+            # At most READ_CONCURRENCY waiters of this process read at once, each giving its connection back right
+            # after: when one commit wakes hundreds of waiters they queue here instead of opening hundreds of
+            # database connections (the answer needs no database once read).
+            with _readers:
+                try:
+                    state, value = read()
+                finally:
+                    if not connection.in_atomic_block:
+                        connection.close()
             current = fingerprint(state)
             if baseline is None:
                 baseline = current
             remaining = deadline - time.monotonic()
             if current != baseline or remaining <= 0:
                 return current, value
-            if not connection.in_atomic_block:
-                connection.close()
-            pause = RECHECK_SECONDS if hub.live.is_set() else POLL_SECONDS
+            # Subscribed: sleep until an announcement or the deadline (re-reading on a timer is the polling storm
+            # this avoids: 200 waiters re-reading every 5 s cost more than the traffic they wait beside).
+            # Not subscribed (no Redis, or reconnecting): re-read every POLL_SECONDS.
+            pause = remaining if hub.live.is_set() else POLL_SECONDS
             event.wait(min(pause, remaining))
             event.clear()
     finally:
