@@ -149,6 +149,11 @@ class Orchestrator:
 
     # --- approvals ---------------------------------------------------------------------------------------------
 
+    def list_approvals(self, *, status: str = "PENDING", workflow_id: str | None = None) -> list[dict[str, Any]]:
+        """The first page of approval requests (``status=ALL`` for every status), optionally of one run."""
+        params = {"status": status, **({"workflow_id": workflow_id} if workflow_id else {})}
+        return list(self._json("GET", "/approvals", params=params)["results"])
+
     def get_approval(self, approval_id: str, *, wait: float = 0, etag: str | None = None) -> dict[str, Any]:
         return self._wait(f"/approvals/{approval_id}", wait, etag)[0]
 

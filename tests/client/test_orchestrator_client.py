@@ -95,7 +95,7 @@ def test_request_approval_asks_then_waits_for_the_decision(
 
     asking = threading.Thread(target=ask, daemon=True)
     asking.start()
-    pending = poll(lambda: reviewer._json("GET", "/approvals")["results"], 20, "the approval request")
+    pending = poll(lambda: reviewer.list_approvals(workflow_id=run_id), 20, "the approval request")
     approval_id = pending[0]["id"]
     if decision == "approve":
         reviewer.approve(approval_id, "fine")
