@@ -15,10 +15,13 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from approvals import policy, preview
-from orchestrator.executors import catalogue
+from orchestrator import runs, scheduler
+from orchestrator.executors import catalogue, runner
 from orchestrator.lib import tools
-from orchestrator.models import WorkflowNode
+from orchestrator.models import WorkflowNode, WorkflowNodeRun
 from tests.conftest import assert_problem
+
+from .test_task_controller import TOKEN, FakeController
 
 pytestmark = pytest.mark.django_db
 CHECKOUT = "https://checkout.shop.example/cart"
@@ -187,3 +190,31 @@ def test_catalogue_file_setting_and_malformed_documents(tmp_path: Path, settings
     ]:
         with pytest.raises(catalogue.CatalogueError, match=where.replace(".", r"\.")):
             catalogue.parse_catalogue(broken)
+
+
+def test_each_node_runs_on_the_executor_it_picked(tenant: Any, settings: Any) -> None:
+    """EXECUTOR_CHOICES with both: the desktop step is dispatched to the controller, the echo runs in the worker."""
+    fake = FakeController()
+    try:
+        settings.EXECUTOR_CHOICES = ["local", "task_controller"]
+        settings.TASK_CONTROLLER_URL = fake.url
+        settings.INTERNAL_SERVICE_TOKEN = TOKEN
+        definition = body(
+            step("local", "echo", {"x": 1}),
+            step("typed", "desktop.type", {"text": "hi"}, executor="task_controller"),
+        )
+        run = runs.create_run(tenant=tenant, definition=definition)
+        runs.start_run(run=run)
+        scheduler.tick(dispatch=lambda ids: None)
+        outcomes = {
+            attempt.node.key: runner.execute(str(attempt.pk))
+            for attempt in WorkflowNodeRun.objects.filter(node__run=run).select_related("node")
+        }
+        assert outcomes == {"local": "completed", "typed": "dispatched"}
+        [sent] = fake.dispatches()
+        assert sent["body"]["action"] == {"tool": "desktop.type", "params": {"text": "hi"}}
+        remote = WorkflowNodeRun.objects.get(node__run=run, node__key="typed")
+        assert remote.external_task_id == str(remote.pk) and remote.lease_owner.startswith("task_controller via")
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
