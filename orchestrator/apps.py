@@ -10,7 +10,7 @@ class OrchestratorConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which Django loads only after every app
         # config (the one late import Django requires).
         from approvals import outcomes
-        from orchestrator import events, ops_metrics, runs, scheduler
+        from orchestrator import approval_outcomes, events, ops_metrics, scheduler
         from orchestrator.executors import catalogue, local, workspace_tools  # noqa: F401  (the built-in tools)
         from orchestrator.lib import keycache, loginguard, schema, stepup, tools, waiting  # noqa: F401  (schema: auth docs)
         from workspaces.services import add_readiness_listener
@@ -19,7 +19,7 @@ class OrchestratorConfig(AppConfig):
         # runs waiting for a workspace are woken as soon as it settles (SPEC §4) ...
         add_readiness_listener(scheduler.workspace_settled)
         # ... and a node waiting for an approval moves on when the request is decided (SPEC §6).
-        outcomes.decided.subscribe(runs.on_approval_decided)
+        outcomes.decided.subscribe(approval_outcomes.on_approval_decided)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
         # GET …?wait=N answers when a run or an approval changes: every event about one announces it on commit.

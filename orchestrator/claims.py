@@ -8,21 +8,17 @@ worker never sees an attempt that was rolled back.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import F
-from django.db.models.functions import Coalesce
 
 from approvals.policy import assess_node_action, policy_for_tenant
-from orchestrator import wakeups
-from orchestrator.models import NodeRunStatus, NodeType, WorkflowNode, WorkflowNodeRun
-from orchestrator.transitions import NODE, NodeAction
+from orchestrator import nodes as node_types
+from orchestrator import statements, wakeups
+from orchestrator.models import WorkflowNode
 
 
 def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: Any, now: datetime) -> int:
@@ -39,7 +35,8 @@ def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], r
     claims: list[Claim] = []
     for row in rows:
         config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
-        if row.get("type") != NodeType.TASK:
+        kind = node_types.REGISTRY.get(str(row.get("type")))
+        if kind is None or kind.claim is not None:  # a control node: a tick handles it
             continue
         assessment = assess_node_action(
             policy, tenant_id=run.get("tenant_id"), run_id=run_id, node_key=row.get("key", ""), config=config
@@ -87,7 +84,7 @@ def _prestarted_row(claim: Claim, run_id: Any, now: datetime) -> dict[str, Any]:
         "node__id": claim.node.pk,
         "node__run_id": run_id,
         "node__key": row.get("key", ""),
-        "node__type": row.get("type", NodeType.TASK),
+        "node__type": row.get("type", "TASK"),
         "node__successors": row.get("successors") or [],
         "node__config": config,
         "node__continue_on_failure": bool(row.get("continue_on_failure")),
@@ -110,65 +107,25 @@ class Claim:
 
 def create_attempts(claims: list[Claim], now: datetime) -> None:
     """READY → RUNNING for the claimed nodes and one attempt each, with a dispatch lease (the executor must start
-    it before ``NODE_DISPATCH_TIMEOUT_SECONDS``). On PostgreSQL one statement does both (a data-modifying CTE
-    whose INSERT takes the new attempt numbers from the UPDATE's RETURNING)."""
+    it before ``NODE_DISPATCH_TIMEOUT_SECONDS``), through ``statements.create_attempts``."""
     lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
-    dispatch = NODE[NodeAction.DISPATCH]
-    if connection.vendor == "postgresql":
-        node_table = WorkflowNode._meta.db_table
-        run_table = WorkflowNodeRun._meta.db_table
-        values = ", ".join(
-            ["(%s::uuid, %s::uuid, %s::jsonb, %s, %s::bigint, %s, %s::timestamptz, %s::timestamptz)"] * len(claims)
-        )
-        params: list[Any] = []
-        for c in claims:
-            action = json.dumps(c.node.config.get("action") or {})
-            params += [c.node.pk, c.attempt_id, action, c.approval_id, c.fencing_token, c.owner]
-            started_lease = _prestart_lease(c.node.config, now) if c.owner else lease
-            params += [started_lease, attempt_timeout_at(c.node.config, now)]
-        params += [dispatch.target, now, now, dispatch.source, NodeRunStatus.RUNNING.value, now]
-        # Only our table names are interpolated; every value is a parameter. A pre-started attempt (``owner`` set)
-        # carries its lease and timeout; a dispatched one gets them when a worker starts it.
-        sql = (
-            "WITH c(node_id, attempt_id, input, approval_id, fencing_token, owner, lease, timeout_at) "  # noqa: S608
-            f"AS (VALUES {values}), "
-            f'u AS (UPDATE "{node_table}" n SET "status" = %s, "attempts" = n."attempts" + 1, '
-            f'"not_before" = NULL, "started_at" = COALESCE(n."started_at", %s), "updated_at" = %s '
-            f'FROM c WHERE n."id" = c.node_id AND n."status" = %s '
-            f'RETURNING n."id", n."run_id", n."attempts", c.attempt_id, c.input, c.approval_id, c.fencing_token, '
-            f"c.owner, c.lease, c.timeout_at) "
-            f'INSERT INTO "{run_table}" ("id", "node_id", "run_id", "attempt", "status", "input", "output", "error", '
-            f'"lease_owner", "lease_expires_at", "fencing_token", "timeout_at", "approval_id", "external_task_id", '
-            f'"last_polled_at", "started_at", "finished_at") '
-            f"SELECT u.attempt_id, u.id, u.run_id, u.attempts, %s, u.input, NULL, '', u.owner, u.lease, "
-            f"u.fencing_token, CASE WHEN u.owner <> '' THEN u.timeout_at END, u.approval_id, '', NULL, %s, NULL FROM u"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        return
-    ids = [c.node.pk for c in claims]
-    WorkflowNode.objects.filter(pk__in=ids, **dispatch.where()).update(
-        status=dispatch.target,
-        attempts=F("attempts") + 1,
-        not_before=None,
-        started_at=Coalesce(F("started_at"), now),
-        updated_at=now,
-    )
-    WorkflowNodeRun.objects.bulk_create(
+    statements.create_attempts(
         [
-            WorkflowNodeRun(
-                id=c.attempt_id,
+            statements.NewAttempt(
                 node_id=c.node.pk,
                 run_id=c.node.run_id,
-                attempt=c.node.attempts + 1,
-                status=NodeRunStatus.RUNNING,
+                attempts=c.node.attempts,
+                attempt_id=c.attempt_id,
                 input=c.node.config.get("action") or {},
-                lease_expires_at=lease,
                 approval_id=c.approval_id,
                 fencing_token=c.fencing_token,
+                owner=c.owner,
+                lease=_prestart_lease(c.node.config, now) if c.owner else lease,
+                timeout_at=attempt_timeout_at(c.node.config, now),
             )
             for c in claims
-        ]
+        ],
+        now,
     )
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from orchestrator import runs, wakeups
+from orchestrator import completion, wakeups
 from orchestrator.executors import task_controller
 from orchestrator.models import NodeRunStatus, WorkflowNodeRun
 
@@ -34,7 +34,7 @@ def reap_expired_leases(*, limit: int = 200) -> int:
             error = "dispatched but never started by a worker before NODE_DISPATCH_TIMEOUT_SECONDS"
         else:
             error = f"lease expired: worker {owner} stopped renewing it (crashed or was killed)"
-        if runs.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
+        if completion.fail_node_run(node_run_id=node_run_id, error=error, expired_before=now):
             reaped += 1
             if external_task_id:
                 wakeups.cancel_remote_on_commit([external_task_id])
@@ -61,9 +61,9 @@ def poll_quiet_attempts(*, limit: int = 100) -> int:
             continue
         polled += 1
         if report is None:
-            runs.fail_node_run(node_run_id=node_run_id, error="the task controller does not know this task")
+            completion.fail_node_run(node_run_id=node_run_id, error="the task controller does not know this task")
         elif report.get("status") in (NodeRunStatus.COMPLETED, NodeRunStatus.FAILED):
-            runs.report_node_run_result(
+            completion.report_node_run_result(
                 node_run_id=node_run_id,
                 status=str(report["status"]),
                 output=report.get("output"),

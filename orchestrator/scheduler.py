@@ -8,7 +8,8 @@ writers are serialised and the SELECT + conditional UPDATE is already exclusive.
 
 **Dispatch.** TASK nodes pass the approvals gate (``approvals.gate.check_before_dispatch``), then
 ``claims.create_attempts`` marks the batch RUNNING and creates their attempts; the executor messages are sent on
-commit. DECISION, PARALLEL and WAIT nodes are handled right here (they need no worker).
+commit. Control nodes (DECISION, PARALLEL, WAIT: a type whose descriptor has a ``claim``) are handled right here
+(they need no worker), as their module in ``orchestrator/nodes/`` says.
 
 Wake-ups and the worker's in-process continuation are in ``wakeups``; lease reaping and polling in ``reaper``.
 """
@@ -30,9 +31,11 @@ from django.utils import timezone
 
 from approvals import gate
 from approvals.policy import assess_node_action, policy_for_tenant
-from orchestrator import engine, metrics, runs, wakeups
+from orchestrator import metrics, progress, wakeups
+from orchestrator import nodes as node_types
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
-from orchestrator.models import NodeStatus, NodeType, WorkflowNode
+from orchestrator.models import NodeStatus, WorkflowNode
+from orchestrator.nodes.base import Claimed, Fail, Finish, NodeKind
 from orchestrator.transitions import NODE, NodeAction
 from workspaces import scheduling
 
@@ -111,8 +114,9 @@ def tick(*, batch_size: int | None = None, dispatch: wakeups.Dispatcher | None =
         readiness: dict[Any, Any] = {}
         policies: dict[Any, dict[str, Any]] = {}
         for node in nodes:
-            if node.type != NodeType.TASK:
-                _handle_control_node(runs.NodeRef.from_node(node), node, now)
+            kind = node_types.kind_of(node.type)
+            if kind.claim is not None:
+                _claim_control_node(kind, node, now)
                 continue
             workspace_id = node.run.workspace_id
             if workspace_id is not None and not _workspace_ready(node, readiness, now):
@@ -171,8 +175,8 @@ def _workspace_ready(node: WorkflowNode, seen: dict[Any, Any], now: datetime) ->
     if readiness.is_pending:
         _defer(node, readiness.retry_after_seconds, now)
     else:
-        runs.fail_node(
-            node=runs.NodeRef.from_node(node),
+        progress.fail_node(
+            node=progress.NodeRef.from_node(node),
             error=f"workspace_failed: {readiness.reason}",
             action=NodeAction.FAIL_CLAIM,
             now=now,
@@ -192,7 +196,7 @@ def _lock_workspace(node: WorkflowNode, attempt_id: Any, seen: dict[Any, Any], n
     if isinstance(outcome, scheduling.Grant):
         return outcome.fencing_token
     if isinstance(outcome, scheduling.Held):
-        # Released attempts bring waiting nodes forward (``runs.release_workspace``), so this is only the fallback.
+        # Released attempts bring waiting nodes forward (``progress.release_workspace``), so this is only the fallback.
         _defer(node, outcome.retry_after_ms / 1000, now)
         return None
     seen.pop(node.run.pk, None)
@@ -210,40 +214,32 @@ def workspace_settled(workspace_id: Any, status: str) -> None:
     wakeups.enqueue_tick()
 
 
-def _handle_control_node(ref: Any, node: WorkflowNode, now: datetime) -> None:
-    if node.type == NodeType.PARALLEL:
-        runs.finish_control_node(node=ref, output={"branches": node.config.get("branches", [])}, now=now)
-    elif node.type == NodeType.DECISION:
-        sources = engine.decision_sources(node.config)
+def _claim_control_node(kind: NodeKind, node: WorkflowNode, now: datetime) -> None:
+    """A node its type handles without a worker (``kind.claim``): give it the outputs its type reads, then apply
+    what the type says (``orchestrator/nodes/<type>.py``): complete, fail, or wait for a timer."""
+    sources = sorted({key for _, key in kind.reads(node.config)})
+    outputs: dict[str, Any] = {}
+    if sources:
         outputs = dict(
             WorkflowNode.objects.filter(run_id=node.run_id, key__in=sources, status=NodeStatus.COMPLETED).values_list(
                 "key", "output"
             )
         )
-        result = engine.evaluate_decision(node.config, outputs)
-        if result.branch is None:
-            runs.fail_node(node=ref, error=result.error, action=NodeAction.FAIL_CLAIM, now=now)
-        else:
-            runs.finish_control_node(node=ref, output=result.output(), branch=result.branch, now=now)
-    elif node.type == NodeType.WAIT:
-        if node.status == NodeStatus.WAITING:
-            waited = node.not_before.isoformat() if node.not_before else now.isoformat()
-            runs.finish_control_node(node=ref, output={"waited_until": waited}, now=now)
-            return
-        wait = node.config.get("wait", {})
-        if "until" in wait:
-            due = engine.parse_timestamp(wait["until"]) or now
-        else:
-            due = now + timedelta(seconds=float(wait.get("seconds", 0)))
-        if due <= now:
-            runs.finish_control_node(node=ref, output={"waited_until": due.isoformat()}, now=now)
-            return
-        # The timer lives in the database (``not_before``), so it survives restarts; no worker sleeps on it.
+    assert kind.claim is not None
+    outcome = kind.claim(
+        Claimed(status=node.status, config=node.config, not_before=node.not_before, outputs=outputs, now=now)
+    )
+    ref = progress.NodeRef.from_node(node)
+    if isinstance(outcome, Finish):
+        progress.finish_control_node(node=ref, output=outcome.output, now=now)
+    elif isinstance(outcome, Fail):
+        progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
+    else:
         timer = NODE[NodeAction.START_TIMER]
         WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
-            status=timer.target, not_before=due, started_at=now, updated_at=now
+            status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
         )
-        wakeups.wake(countdown=(due - now).total_seconds())
+        wakeups.wake(countdown=(outcome.due - now).total_seconds())
 
 
 def ready_node_count() -> int:

@@ -1,6 +1,6 @@
 """Writes for tenancy and credentials: tenants, memberships, API keys.
 
-The workflow engine's services (create/start/cancel runs) join this module when the engine lands.
+The workflow engine's services are in the engine's modules (``orchestrator.runs``, ``completion``, ``progress``).
 """
 
 from __future__ import annotations
@@ -43,27 +43,10 @@ def ensure_member(
     return user, created
 
 
-# Workflow run services live in ``orchestrator.runs`` (this module would pass 400 lines); re-exported here so
-# interfaces find every write under ``services``.
-from orchestrator.runs import (  # noqa: E402
-    cancel_run,
-    complete_node_run,
-    create_run,
-    fail_node_run,
-    retry_node,
-    start_run,
-)
-
 __all__ = [
-    "cancel_run",
-    "complete_node_run",
     "create_api_key",
-    "create_run",
     "ensure_member",
     "ensure_tenant",
-    "fail_node_run",
-    "retry_node",
     "revoke_api_key",
-    "start_run",
     "validate_scopes",
 ]

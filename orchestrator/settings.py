@@ -344,7 +344,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: igno
         "RunStatusEnum": "orchestrator.models.RunStatus",
         "NodeStatusEnum": "orchestrator.models.NodeStatus",
         "NodeRunStatusEnum": "orchestrator.models.NodeRunStatus",
-        "NodeTypeEnum": "orchestrator.models.NodeType",
+        "NodeTypeEnum": "orchestrator.nodes.NODE_TYPES",
         "ReportedStatusEnum": "orchestrator.api.internal.ReportedStatus",
         "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
         "ExecutionStatusEnum": "approvals.models.ExecutionStatus",

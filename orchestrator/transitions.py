@@ -4,7 +4,7 @@ from them.
 Every status change of the engine is a conditional ``UPDATE … WHERE status IN move.sources`` that sets
 ``move.target`` and treats zero rows as "someone else won"; the move comes from these tables and nowhere else, so a
 transition cannot change in code without changing here. (The one exception is a manual retry, which re-plans a
-FAILED run's nodes under the run's row lock with ``engine.plan_retry``.) Pure data on the models' statuses, on the
+FAILED run's nodes under the run's row lock with ``graph.plan_retry``.) Pure data on the models' statuses, on the
 ground floor so that approvals (which park a node for its approval) use the same table.
 """
 

@@ -1,6 +1,6 @@
 """Boundary checks of a workflow definition before the engine validates its shape (issue 16).
 
-The engine (``orchestrator.engine.validate_definition``) checks structure and the graph; what it accepts is then
+The engine (``orchestrator.definitions.validate_definition``) checks structure and the graph; what it accepts is then
 stored and later computed with. Timestamps are normalised and bounded here, at the API, so a WAIT ``until`` the
 database cannot store (``0001-01-01T00:00:00+15:00``, ``9999-12-31T23:59:59-15:00``) or a WAIT years ahead is a
 400 naming the field instead of a range error in a later scheduler tick.

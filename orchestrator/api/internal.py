@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator import runs
+from orchestrator import completion
 
 
 class ReportedStatus(models.TextChoices):
@@ -64,7 +64,7 @@ class NodeRunResultView(APIView):
             raise AuthenticationFailed("Missing or invalid X-Internal-Token.")
         body = NodeRunResultSerializer(data=request.data if isinstance(request.data, dict) else {})
         body.is_valid(raise_exception=True)
-        applied, current = runs.report_node_run_result(
+        applied, current = completion.report_node_run_result(
             node_run_id=node_run_id,
             status=body.validated_data["status"],
             output=body.validated_data["output"],

@@ -1,6 +1,6 @@
 """``/api/v1/workflows`` (SPEC §3.4): create, list, read, start, cancel, and retry a failed node.
 
-The definition is validated by ``orchestrator.engine`` (through ``runs.create_run``), not by serializer fields, so
+The definition is validated by ``orchestrator.definitions`` (through ``runs.create_run``), not by serializer fields, so
 every problem comes back at once with its exact path (``nodes[2].depends_on[0]``). The serializers here render
 and document; they do not decide.
 """
@@ -17,16 +17,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from orchestrator import nodes as node_types
 from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
-from orchestrator.engine import MAX_NODES, MAX_TIMEOUT_SECONDS
+from orchestrator.definitions import MAX_NODES
 from orchestrator.lib import waiting
 from orchestrator.lib.auth import Caller, get_caller
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import RepresentedListMixin, represent
-from orchestrator.models import NodeType, RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.nodes.task import MAX_TIMEOUT_SECONDS
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
 
@@ -131,7 +133,7 @@ class NodeDefinitionSerializer(serializers.Serializer):
     """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
 
     key = serializers.RegexField(NODE_KEY, max_length=64)
-    type = serializers.ChoiceField(choices=NodeType.choices)
+    type = serializers.ChoiceField(choices=node_types.NODE_TYPES)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     depends_on = serializers.ListField(child=serializers.RegexField(NODE_KEY, max_length=64), required=False)
     on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)

@@ -26,10 +26,11 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from approvals import gate
-from orchestrator import metrics, runs, scheduler, wakeups
+from orchestrator import completion, metrics, scheduler, statements, wakeups
 from orchestrator.claims import workspace_lease_seconds
 from orchestrator.lib import tools
-from orchestrator.models import NodeRunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import NodeRunStatus, WorkflowNodeRun
+from orchestrator.progress import NodeRef
 from workspaces import scheduling
 
 from . import catalogue, task_controller
@@ -136,90 +137,12 @@ def renew_workspace_lease(node_run_id: str, workspace_id: Any, lease_seconds: in
     )
 
 
-ATTEMPT_FIELDS = ("status", "lease_owner", "input", "attempt", "approval_id", "fencing_token", "timeout_at")
-
-
-def _start_in_one_statement(node_run_ids: list[str], owner: str, remote: bool, now: Any) -> dict[str, dict[str, Any]]:
-    """PostgreSQL: the start compare-and-set (RUNNING, no owner yet → ours, with a lease and the timeout from the
-    node's config) and the read of everything the attempts need, in one statement for any number of attempts.
-    Returns the rows of the attempts taken, by id (the others were not ours to take)."""
-    attempt_table = WorkflowNodeRun._meta.db_table
-    node_table = WorkflowNode._meta.db_table
-    run_table = WorkflowRun._meta.db_table
-    timeout_at = (
-        "CASE WHEN jsonb_typeof(n.\"config\"->'timeout_seconds') = 'number' "
-        "THEN %(now)s + make_interval(secs => (n.\"config\"->>'timeout_seconds')::float8) END"
-    )
-    lease = timeout_at if remote else f"LEAST(%(lease)s, {timeout_at})"
-    node_columns = ", ".join(f'n."{name}" AS "node__{name}"' for name in runs.NodeRef.FIELDS if name != "run_id")
-    # Only our table names and fixed SQL are interpolated; every value is a parameter.
-    sql = (
-        f'UPDATE "{attempt_table}" a SET "lease_owner" = %(owner)s, "timeout_at" = {timeout_at}, '  # noqa: S608
-        f'"lease_expires_at" = {lease}, "started_at" = %(now)s, '
-        f'"external_task_id" = CASE WHEN %(remote)s THEN a."id"::text ELSE \'\' END, '
-        f'"last_polled_at" = CASE WHEN %(remote)s THEN %(now)s::timestamptz END '
-        f'FROM "{node_table}" n JOIN "{run_table}" r ON r."id" = n."run_id" '
-        f'WHERE a."id" = ANY(%(ids)s::uuid[]) AND n."id" = a."node_id" AND a."status" = %(running)s '
-        f"AND a.\"lease_owner\" = '' "
-        f'RETURNING a."id"::text AS "id", a."input", a."attempt", a."approval_id", a."fencing_token", a."timeout_at", '
-        f'r."workspace_id" AS "run__workspace_id", n."run_id" AS "node__run_id", {node_columns}'
-    )
-    params = {
-        "owner": owner,
-        "now": now,
-        "lease": now + timedelta(seconds=settings.NODE_LEASE_SECONDS),
-        "remote": remote,
-        "ids": [str(i) for i in node_run_ids],
-        "running": NodeRunStatus.RUNNING.value,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        rows = [dict(zip(names, found, strict=True)) for found in cursor.fetchall()]
-    for row in rows:
-        for name in ("input", "node__config", "node__successors"):
-            if isinstance(row[name], str):
-                row[name] = json.loads(row[name])
-    return {row["id"]: row for row in rows}
-
-
 def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
     """Take the attempt: its row (with its node's columns) or why not (``missing``, ``duplicate``)."""
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        row = _start_in_one_statement([node_run_id], owner, remote, now).get(str(node_run_id))
-        if row is not None:
-            return row
-        return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
-    values = (
-        WorkflowNodeRun.objects.filter(pk=node_run_id)
-        .values(*ATTEMPT_FIELDS, "run__workspace_id", *(f"node__{name}" for name in runs.NodeRef.FIELDS))
-        .first()
-    )
-    if values is None:
-        return "missing"
-    if values["status"] != NodeRunStatus.RUNNING or values["lease_owner"]:
-        return "duplicate"
-    timeout = values["node__config"].get("timeout_seconds")
-    timeout_at = now + timedelta(seconds=float(timeout)) if timeout else None
-    if remote:
-        lease_until = timeout_at
-    else:
-        lease_until = now + timedelta(seconds=settings.NODE_LEASE_SECONDS)
-        if timeout_at is not None:
-            lease_until = min(lease_until, timeout_at)
-    started = WorkflowNodeRun.objects.filter(pk=node_run_id, status=NodeRunStatus.RUNNING, lease_owner="").update(
-        lease_owner=owner,
-        lease_expires_at=lease_until,
-        timeout_at=timeout_at,
-        started_at=now,
-        external_task_id=str(node_run_id) if remote else "",
-        last_polled_at=now if remote else None,
-    )
-    if not started:
-        return "duplicate"
-    values["timeout_at"] = timeout_at
-    return values
+    row = statements.start_attempts([node_run_id], owner, remote, timezone.now()).get(str(node_run_id))
+    if row is not None:
+        return row
+    return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
 
 
 def _single_executor() -> bool:
@@ -245,12 +168,12 @@ def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     if isinstance(started, str):
         return started
     row = started
-    node = runs.NodeRef.from_values(row, prefix="node__")
+    node = NodeRef.from_values(row, prefix="node__")
     timeout_at = row["timeout_at"]
     action = row["input"] or {}
     approval_id = row["approval_id"]
     if approval_id and not gate.claim_execution(approval_id=approval_id, node_run_id=str(node_run_id), action=action):
-        runs.fail_node_run(
+        completion.fail_node_run(
             node_run_id=node_run_id,
             error="approval_already_executed: the approved action already ran (or changed); not run again",
             owner=owner,
@@ -266,7 +189,7 @@ def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
 def _run_local(
     node_run_id: str,
     row: dict[str, Any],
-    node: runs.NodeRef,
+    node: NodeRef,
     action: dict[str, Any],
     owner: str,
     timeout_at: Any,
@@ -286,7 +209,7 @@ def _run_local(
         workspace = (row["run__workspace_id"], workspace_lease_seconds(node.config))
         # The lease was taken at claim time; the message may have waited in the queue past it.
         if not renew_workspace_lease(str(node_run_id), *workspace):
-            runs.fail_node_run(
+            completion.fail_node_run(
                 node_run_id=node_run_id,
                 error="stale_fencing_token: the workspace lease expired before the attempt started",
                 owner=owner,
@@ -314,16 +237,14 @@ def _run_local(
             approval_id=approval_id, node_run_id=str(node_run_id), succeeded=not error, output=output, error=error
         )
     if error:
-        runs.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node, retryable=retryable)
+        completion.fail_node_run(node_run_id=node_run_id, error=error, owner=owner, node=node, retryable=retryable)
         return "failed"
-    if not runs.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
+    if not completion.complete_node_run(node_run_id=node_run_id, output=output, owner=owner, node=node):
         return "lost"
     return "completed"
 
 
-def _dispatch_remote(
-    node_run_id: str, row: dict[str, Any], node: runs.NodeRef, action: dict[str, Any], owner: str
-) -> str:
+def _dispatch_remote(node_run_id: str, row: dict[str, Any], node: NodeRef, action: dict[str, Any], owner: str) -> str:
     payload = task_controller.build_payload(
         node_run_id=str(node_run_id),
         run_id=str(node.run_id),
@@ -336,7 +257,7 @@ def _dispatch_remote(
     try:
         task_controller.dispatch(payload)
     except task_controller.TaskControllerError as exc:
-        runs.fail_node_run(
+        completion.fail_node_run(
             node_run_id=node_run_id, error=f"task controller dispatch failed: {exc}", owner=owner, node=node
         )
         return "failed"
@@ -351,12 +272,17 @@ def execute_batch(node_run_ids: list[str]) -> list[str]:
     """Run several attempts (one executor message of a fan-out) one after the other. On PostgreSQL with the local
     executor they are all taken in one statement and their leases kept alive by the lease keeper while they wait
     their turn; each then runs (and continues in-process) as ``execute_in_worker`` does."""
-    remote = settings.EXECUTOR_BACKEND == "task_controller" or not _single_executor()
-    if connection.vendor != "postgresql" or remote or len(node_run_ids) < 2:
+    # Only where one statement starts them all (PostgreSQL), and only when every attempt is local.
+    if (
+        not statements.start_attempts.specialised()
+        or settings.EXECUTOR_BACKEND == "task_controller"
+        or not _single_executor()
+        or len(node_run_ids) < 2
+    ):
         return [execute_in_worker(node_run_id) for node_run_id in node_run_ids]
     close_old_connections()
     owner = worker_identity()
-    rows = _start_in_one_statement(node_run_ids, owner, False, timezone.now())
+    rows = statements.start_attempts(node_run_ids, owner, False, timezone.now())
     waiting = {node_run_id: threading.Event() for node_run_id in rows}
     for node_run_id, taken in rows.items():
         lease_keeper.register(node_run_id, owner, taken["timeout_at"], waiting[node_run_id])

@@ -176,7 +176,7 @@ def local_tools() -> Mapping[str, Tool]:
 
 
 def validators() -> Mapping[str, ParamsValidator]:
-    """Tool name → params validator, for ``engine.validate_definition``."""
+    """Tool name → params validator, for ``definitions.validate_definition``."""
     return {name: t.validate for name, t in _TOOLS.items()}
 
 

@@ -9,20 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import engine, transitions
+from orchestrator import definitions, graph, retries, transitions
 from orchestrator.lib import tools as registry
 from orchestrator.models import NodeRunStatus, NodeStatus, RunStatus
+from orchestrator.nodes import decision
 
 TOOLS = registry.validators()
 
 
-def validate(body: dict[str, Any]) -> engine.Definition:
-    return engine.validate_definition(body, tool_validators=TOOLS)
+def validate(body: dict[str, Any]) -> definitions.Definition:
+    return definitions.validate_definition(body, tool_validators=TOOLS)
 
 
 def errors_of(body: Any) -> dict[str, str]:
-    with pytest.raises(engine.DefinitionError) as info:
-        engine.validate_definition(body, tool_validators=TOOLS)
+    with pytest.raises(definitions.DefinitionError) as info:
+        definitions.validate_definition(body, tool_validators=TOOLS)
     return {e["field"]: e["message"] for e in info.value.errors}
 
 
@@ -102,7 +103,7 @@ def test_moves_give_the_compare_and_set_filter() -> None:
     cancel = transitions.RUN[transitions.RunAction.CANCEL]
     assert cancel.where() == {"status__in": ["PENDING", "RUNNING"]} and cancel.target == "CANCELLED"
     assert transitions.NODE[transitions.NodeAction.START_TIMER].where() == {"status": "READY"}
-    assert set(NodeStatus.values) == engine.NODE_TERMINAL | engine.NODE_ACTIVE
+    assert set(NodeStatus.values) == graph.NODE_TERMINAL | graph.NODE_ACTIVE
     with pytest.raises(ValueError):
         _ = cancel.source  # two sources: no single ``status = %s``
 
@@ -127,8 +128,8 @@ def test_valid_definition_is_normalised_with_implied_edges_and_successors() -> N
     assert spec.name == "x"
     assert nodes["b"].depends_on == ["p"]
     assert nodes["p"].successors == ["b", "c"]
-    assert nodes["a"].config["retry"] == engine.DEFAULT_RETRY
-    assert engine.initial_pending(spec.nodes) == {"a": 0, "p": 1, "b": 1, "c": 1, "j": 2}
+    assert nodes["a"].config["retry"] == retries.DEFAULT_RETRY
+    assert definitions.initial_pending(spec.nodes) == {"a": 0, "p": 1, "b": 1, "c": 1, "j": 2}
 
 
 @pytest.mark.parametrize(
@@ -287,12 +288,12 @@ def test_each_validation_error_names_its_field(body: Any, field: str, fragment: 
 
 
 def test_too_many_nodes_is_refused() -> None:
-    found = errors_of({"name": "x", "nodes": [noop(f"n{i}") for i in range(engine.MAX_NODES + 1)]})
+    found = errors_of({"name": "x", "nodes": [noop(f"n{i}") for i in range(definitions.MAX_NODES + 1)]})
     assert "At most 1000 nodes" in found["nodes"]
 
 
 def test_a_thousand_nodes_are_accepted() -> None:
-    assert len(validate({"name": "x", "nodes": [noop(f"n{i}") for i in range(engine.MAX_NODES)]}).nodes) == 1000
+    assert len(validate({"name": "x", "nodes": [noop(f"n{i}") for i in range(definitions.MAX_NODES)]}).nodes) == 1000
 
 
 def test_cycle_is_named_in_dependency_order() -> None:
@@ -319,8 +320,8 @@ def test_all_problems_are_reported_at_once() -> None:
 @given(st.dictionaries(st.text(max_size=5), st.recursive(st.none() | st.integers() | st.text(), st.lists)))
 def test_validation_never_crashes_on_junk(body: dict[str, Any]) -> None:
     try:
-        engine.validate_definition(body, tool_validators=TOOLS)
-    except engine.DefinitionError as exc:
+        definitions.validate_definition(body, tool_validators=TOOLS)
+    except definitions.DefinitionError as exc:
         assert exc.errors
 
 
@@ -331,8 +332,8 @@ def test_validation_never_crashes_on_junk(body: dict[str, Any]) -> None:
 )
 def test_validation_never_crashes_on_junk_nodes(nodes: list[Any]) -> None:
     try:
-        engine.validate_definition({"name": "x", "nodes": nodes}, tool_validators=TOOLS)
-    except engine.DefinitionError as exc:
+        definitions.validate_definition({"name": "x", "nodes": nodes}, tool_validators=TOOLS)
+    except definitions.DefinitionError as exc:
         assert exc.errors
 
 
@@ -371,7 +372,7 @@ def test_decision_operators(path: str, op: str, value: Any, expected: bool) -> N
     when: dict[str, Any] = {"path": path, "op": op}
     if value is not None:
         when["value"] = value
-    assert engine.evaluate_condition(when, OUTPUTS) is expected
+    assert decision.evaluate_condition(when, OUTPUTS) is expected
 
 
 def test_first_matching_condition_wins_then_default_then_error() -> None:
@@ -383,12 +384,12 @@ def test_first_matching_condition_wins_then_default_then_error() -> None:
         ],
         "default": "none",
     }
-    assert engine.evaluate_decision(config, OUTPUTS) == engine.DecisionResult("some", 1)
-    assert engine.evaluate_decision(config, {"fetch": {"count": 0}}).output() == {
+    assert decision.evaluate_decision(config, OUTPUTS) == decision.DecisionResult("some", 1)
+    assert decision.evaluate_decision(config, {"fetch": {"count": 0}}).output() == {
         "branch": "none",
         "matched": "default",
     }
-    result = engine.evaluate_decision({**config, "default": None}, {"fetch": {"count": 0}})
+    result = decision.evaluate_decision({**config, "default": None}, {"fetch": {"count": 0}})
     assert result.branch is None
     assert "no default" in result.error
 
@@ -398,16 +399,16 @@ def test_first_matching_condition_wins_then_default_then_error() -> None:
 
 def test_backoff_is_exponential_capped_with_bounded_jitter() -> None:
     retry = {"max_attempts": 10, "backoff_seconds": 2, "max_backoff_seconds": 20}
-    assert [engine.retry_delay(n, retry, lambda: 1.0) for n in range(1, 6)] == [2, 4, 8, 16, 20]
-    assert [engine.retry_delay(n, retry, lambda: 0.0) for n in range(1, 4)] == [1, 2, 4]
-    assert engine.attempts_left(9, retry) and not engine.attempts_left(10, retry)
+    assert [retries.retry_delay(n, retry, lambda: 1.0) for n in range(1, 6)] == [2, 4, 8, 16, 20]
+    assert [retries.retry_delay(n, retry, lambda: 0.0) for n in range(1, 4)] == [1, 2, 4]
+    assert retries.attempts_left(9, retry) and not retries.attempts_left(10, retry)
 
 
 # --- Graph resolution -------------------------------------------------------------------------------------------
 
 
-def state(node_type: str, deps: list[str], status: str, **kw: Any) -> engine.NodeState:
-    return engine.NodeState(type=node_type, depends_on=deps, status=status, **kw)
+def state(node_type: str, deps: list[str], status: str, **kw: Any) -> graph.NodeState:
+    return graph.NodeState(type=node_type, depends_on=deps, status=status, **kw)
 
 
 def test_resolve_readies_and_cascades_skips() -> None:
@@ -419,7 +420,7 @@ def test_resolve_readies_and_cascades_skips() -> None:
         "e": state("TASK", ["d"], "PENDING"),
         "f": state("TASK", ["c"], "PENDING"),
     }
-    assert engine.resolve(nodes) == {"c": "READY", "d": "SKIPPED", "e": "SKIPPED"}
+    assert graph.resolve(nodes) == {"c": "READY", "d": "SKIPPED", "e": "SKIPPED"}
 
 
 def test_resolve_skips_branches_a_decision_did_not_take() -> None:
@@ -430,14 +431,14 @@ def test_resolve_skips_branches_a_decision_did_not_take() -> None:
         "no": state("TASK", ["d"], "PENDING"),
         "after_no": state("TASK", ["no"], "PENDING"),
     }
-    assert engine.resolve(nodes) == {"yes": "READY", "no": "SKIPPED", "after_no": "SKIPPED"}
+    assert graph.resolve(nodes) == {"yes": "READY", "no": "SKIPPED", "after_no": "SKIPPED"}
 
 
 def test_run_outcome_rules() -> None:
-    assert engine.run_outcome({"a": "COMPLETED", "b": "SKIPPED"}) == "COMPLETED"
-    assert engine.run_outcome({"a": "FAILED", "b": "RUNNING"}) == "FAILED"
-    assert engine.run_outcome({"a": "FAILED", "b": "COMPLETED"}, continue_on_failure=["a"]) == "COMPLETED"
-    assert engine.run_outcome({"a": "COMPLETED", "b": "READY"}) is None
+    assert graph.run_outcome({"a": "COMPLETED", "b": "SKIPPED"}) == "COMPLETED"
+    assert graph.run_outcome({"a": "FAILED", "b": "RUNNING"}) == "FAILED"
+    assert graph.run_outcome({"a": "FAILED", "b": "COMPLETED"}, continue_on_failure=["a"]) == "COMPLETED"
+    assert graph.run_outcome({"a": "COMPLETED", "b": "READY"}) is None
 
 
 def test_plan_retry_revives_what_the_failure_cancelled_or_skipped() -> None:
@@ -455,9 +456,9 @@ def test_plan_retry_revives_what_the_failure_cancelled_or_skipped() -> None:
         "default": "taken",
     }
     nodes["nt"] = state("TASK", ["d"], "SKIPPED")
-    assert engine.plan_retry(nodes, "x") == {"x": "READY", "after_x": "PENDING", "other": "READY"}
+    assert graph.plan_retry(nodes, "x") == {"x": "READY", "after_x": "PENDING", "other": "READY"}
     with pytest.raises(ValueError):
-        engine.plan_retry(nodes, "a")
+        graph.plan_retry(nodes, "a")
 
 
 # --- Property: random DAGs with random outcomes (pure simulation) -----------------------------------------------
@@ -476,11 +477,11 @@ def dags(draw: Any) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None)
 @given(dags())
 def test_random_dags_always_settle_in_the_right_state(dag: dict[str, Any]) -> None:
-    nodes = {k: engine.NodeState(type="TASK", depends_on=dag["deps"][k], status="PENDING") for k in dag["keys"]}
+    nodes = {k: graph.NodeState(type="TASK", depends_on=dag["deps"][k], status="PENDING") for k in dag["keys"]}
     tolerated = [k for k in dag["keys"] if dag["continue"][k]]
     finished: list[str] = []
     run_status = "RUNNING"
-    for key, status in engine.resolve(nodes).items():
+    for key, status in graph.resolve(nodes).items():
         nodes[key].status = status
     while run_status == "RUNNING":
         ready = [k for k, n in nodes.items() if n.status == "READY"]
@@ -490,16 +491,16 @@ def test_random_dags_always_settle_in_the_right_state(dag: dict[str, Any]) -> No
         assert all(nodes[d].status == "COMPLETED" for d in nodes[key].depends_on)
         nodes[key].status = "FAILED" if dag["fails"][key] else "COMPLETED"
         finished.append(key)
-        for k, status in engine.resolve(nodes).items():
+        for k, status in graph.resolve(nodes).items():
             nodes[k].status = status
-        outcome = engine.run_outcome({k: n.status for k, n in nodes.items()}, tolerated)
+        outcome = graph.run_outcome({k: n.status for k, n in nodes.items()}, tolerated)
         if outcome == "FAILED":
             run_status = "FAILED"
             for n in nodes.values():
-                if n.status in engine.NODE_ACTIVE:
+                if n.status in graph.NODE_ACTIVE:
                     n.status = "CANCELLED"
         elif outcome == "COMPLETED":
             run_status = "COMPLETED"
-    assert all(n.status in engine.NODE_TERMINAL for n in nodes.values())
+    assert all(n.status in graph.NODE_TERMINAL for n in nodes.values())
     hard_failure = any(dag["fails"][k] and not dag["continue"][k] for k in finished)
     assert run_status == ("FAILED" if hard_failure else "COMPLETED")

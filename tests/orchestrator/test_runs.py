@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.models import AuditLog
-from orchestrator import engine, reaper, runs, scheduler, wakeups
+from orchestrator import approval_outcomes, graph, reaper, retries, runs, scheduler, wakeups
 from orchestrator.executors import runner
 from orchestrator.lib.errors import InvalidStateError, NotFoundError
 from orchestrator.models import NodeStatus, WorkflowNode, WorkflowNodeRun
@@ -369,7 +369,7 @@ def test_retry_of_a_failed_node_resumes_the_run(tenant) -> None:
         config={**run.nodes.get(key="bad").config, "action": {"tool": "noop", "params": {}}}
     )
     WorkflowNode.objects.filter(run=run, key="bad").update(
-        config={"action": {"tool": "noop", "params": {}}, "retry": engine.DEFAULT_RETRY, "on_failure": "fail"}
+        config={"action": {"tool": "noop", "params": {}}, "retry": retries.DEFAULT_RETRY, "on_failure": "fail"}
     )
     runs.retry_node(run=run, key="bad")
     run.refresh_from_db()
@@ -402,7 +402,7 @@ def waiting_for_approval(tenant: Any, **extra: Any) -> tuple[Any, WorkflowNode]:
 def test_approved_node_is_dispatched(tenant) -> None:
     run, node = waiting_for_approval(tenant)
     assert scheduler.tick(dispatch=lambda ids: None) == 0
-    runs.apply_approval_outcome(node_id=node.pk, outcome="approved")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="approved")
     node.refresh_from_db()
     assert node.status == "READY"
     drive()
@@ -412,7 +412,7 @@ def test_approved_node_is_dispatched(tenant) -> None:
 
 def test_rejected_node_fails_the_run_with_the_reason(tenant) -> None:
     run, node = waiting_for_approval(tenant)
-    runs.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="too expensive")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="too expensive")
     node.refresh_from_db()
     run.refresh_from_db()
     assert node.status == "FAILED"
@@ -422,7 +422,7 @@ def test_rejected_node_fails_the_run_with_the_reason(tenant) -> None:
 
 def test_rejected_node_with_on_reject_skip_is_skipped_and_the_run_completes(tenant) -> None:
     run, node = waiting_for_approval(tenant, on_reject="skip")
-    runs.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="no")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="rejected", reason="no")
     run.refresh_from_db()
     assert statuses(run) == {"pay": "SKIPPED", "after": "SKIPPED"}
     assert run.status == "COMPLETED"
@@ -430,7 +430,7 @@ def test_rejected_node_with_on_reject_skip_is_skipped_and_the_run_completes(tena
 
 def test_expired_approval_fails_with_approval_expired(tenant) -> None:
     _run, node = waiting_for_approval(tenant)
-    runs.apply_approval_outcome(node_id=node.pk, outcome="expired")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="expired")
     node.refresh_from_db()
     assert node.status == "FAILED"
     assert node.error.startswith("approval_expired")
@@ -438,11 +438,11 @@ def test_expired_approval_fails_with_approval_expired(tenant) -> None:
 
 def test_withdrawn_changes_nothing_and_late_decisions_are_ignored(tenant) -> None:
     run, node = waiting_for_approval(tenant)
-    runs.apply_approval_outcome(node_id=node.pk, outcome="withdrawn")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="withdrawn")
     node.refresh_from_db()
     assert node.status == "WAITING_APPROVAL"
     runs.cancel_run(run=run)
-    runs.apply_approval_outcome(node_id=node.pk, outcome="approved")
+    approval_outcomes.apply_approval_outcome(node_id=node.pk, outcome="approved")
     node.refresh_from_db()
     assert node.status == "CANCELLED"
 
@@ -579,7 +579,7 @@ def test_random_workflows_settle_correctly_through_the_database(db, body: dict[s
     tenant = TenantFactory()
     run = create_and_run(tenant, body)
     nodes = {n.key: n for n in run.nodes.all()}
-    assert all(n.status in engine.NODE_TERMINAL for n in nodes.values()), {k: n.status for k, n in nodes.items()}
+    assert all(n.status in graph.NODE_TERMINAL for n in nodes.values()), {k: n.status for k, n in nodes.items()}
     hard_failures = [n for n in nodes.values() if n.status == "FAILED" and not n.continue_on_failure]
     assert run.status == ("FAILED" if hard_failures else "COMPLETED"), (
         run.status,
@@ -594,12 +594,12 @@ def test_random_workflows_settle_correctly_through_the_database(db, body: dict[s
     if not hard_failures:
         # Without a hard failure nothing was cancelled, and the SQL agrees with the pure resolver.
         states = {
-            k: engine.NodeState(
+            k: graph.NodeState(
                 n.type, n.depends_on, "PENDING" if n.status == "SKIPPED" else n.status, n.config, n.output
             )
             for k, n in nodes.items()
         }
-        predicted = engine.resolve(states)
+        predicted = graph.resolve(states)
         assert {k for k, s in predicted.items() if s == "SKIPPED"} == {
             k for k, n in nodes.items() if n.status == "SKIPPED"
         }

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from orchestrator import runs, scheduler
+from orchestrator import completion, runs, scheduler
 from orchestrator.executors import runner
 from orchestrator.models import NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from tests.conftest import assert_problem
@@ -203,7 +203,7 @@ def test_fencing_token_reaches_the_task_controller_payload(tenant, settings) -> 
     assert sent["body"]["fencing_token"] == workspace.fencing_token == attempt.fencing_token
     assert workspace.lock_owner == f"node-run:{attempt.pk}"
     # The controller's report ends the attempt and releases the lease.
-    runs.report_node_run_result(node_run_id=attempt.pk, status="COMPLETED", output={"ok": True})
+    completion.report_node_run_result(node_run_id=attempt.pk, status="COMPLETED", output={"ok": True})
     workspace.refresh_from_db()
     assert not workspace.lock_owner
     fake.server.shutdown()
