@@ -10,8 +10,6 @@ from ..types import UNSET, Unset
 
 from ..models.node_status_enum import check_node_status_enum
 from ..models.node_status_enum import NodeStatusEnum
-from ..models.node_type_enum import check_node_type_enum
-from ..models.node_type_enum import NodeTypeEnum
 from typing import cast
 import datetime
 
@@ -29,10 +27,7 @@ class Node:
     """ 
         Attributes:
             key (str):
-            type_ (NodeTypeEnum): * `TASK` - Task
-                * `DECISION` - Decision
-                * `PARALLEL` - Parallel
-                * `WAIT` - Wait
+            type_ (str):
             name (str):
             status (NodeStatusEnum): * `PENDING` - Pending
                 * `READY` - Ready
@@ -54,7 +49,7 @@ class Node:
      """
 
     key: str
-    type_: NodeTypeEnum
+    type_: str
     name: str
     status: NodeStatusEnum
     depends_on: Any
@@ -74,7 +69,7 @@ class Node:
     def to_dict(self) -> dict[str, Any]:
         key = self.key
 
-        type_: str = self.type_
+        type_ = self.type_
 
         name = self.name
 
@@ -135,10 +130,7 @@ class Node:
         d = dict(src_dict)
         key = d.pop("key")
 
-        type_ = check_node_type_enum(d.pop("type"))
-
-
-
+        type_ = d.pop("type")
 
         name = d.pop("name")
 

@@ -37,10 +37,10 @@ class NodeDefinitionRequest:
 
         Attributes:
             key (str):
-            type_ (NodeTypeEnum): * `TASK` - Task
-                * `DECISION` - Decision
-                * `PARALLEL` - Parallel
-                * `WAIT` - Wait
+            type_ (NodeTypeEnum): * `TASK` - TASK
+                * `DECISION` - DECISION
+                * `PARALLEL` - PARALLEL
+                * `WAIT` - WAIT
             name (str | Unset):
             depends_on (list[str] | Unset):
             on_failure (OnFailureEnum | Unset): * `fail` - fail

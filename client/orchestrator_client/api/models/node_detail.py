@@ -10,8 +10,6 @@ from ..types import UNSET, Unset
 
 from ..models.node_status_enum import check_node_status_enum
 from ..models.node_status_enum import NodeStatusEnum
-from ..models.node_type_enum import check_node_type_enum
-from ..models.node_type_enum import NodeTypeEnum
 from typing import cast
 from uuid import UUID
 import datetime
@@ -33,10 +31,7 @@ class NodeDetail:
         Attributes:
             run_id (UUID):
             key (str):
-            type_ (NodeTypeEnum): * `TASK` - Task
-                * `DECISION` - Decision
-                * `PARALLEL` - Parallel
-                * `WAIT` - Wait
+            type_ (str):
             name (str):
             status (NodeStatusEnum): * `PENDING` - Pending
                 * `READY` - Ready
@@ -60,7 +55,7 @@ class NodeDetail:
 
     run_id: UUID
     key: str
-    type_: NodeTypeEnum
+    type_: str
     name: str
     status: NodeStatusEnum
     depends_on: Any
@@ -84,7 +79,7 @@ class NodeDetail:
 
         key = self.key
 
-        type_: str = self.type_
+        type_ = self.type_
 
         name = self.name
 
@@ -160,10 +155,7 @@ class NodeDetail:
 
         key = d.pop("key")
 
-        type_ = check_node_type_enum(d.pop("type"))
-
-
-
+        type_ = d.pop("type")
 
         name = d.pop("name")
 
