@@ -10,9 +10,9 @@ class OrchestratorConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which Django loads only after every app
         # config (the one late import Django requires).
         from approvals import outcomes
-        from orchestrator import approval_outcomes, ops_metrics, recovery, scheduler
-        from orchestrator.executors import local, workspace_tools  # noqa: F401  (register the built-in tools)
-        from orchestrator.lib import keycache, loginguard, schema, stepup  # noqa: F401  (schema: API-key auth docs)
+        from orchestrator import approval_outcomes, events, ops_metrics, recovery, scheduler
+        from orchestrator.executors import catalogue, local, workspace_tools  # noqa: F401  (the built-in tools)
+        from orchestrator.lib import keycache, loginguard, schema, stepup, tools, waiting  # noqa: F401  (schema: auth docs)
         from workspaces.services import add_readiness_listener
 
         # The engine listens to the layers below it (they never import it):
@@ -24,6 +24,11 @@ class OrchestratorConfig(AppConfig):
         outcomes.fresh_approval_wanted.subscribe(recovery.on_fresh_approval_wanted)
         # Cached API-key lookups are dropped in every process when a key is changed or deleted.
         keycache.connect_signals()
+        # GET …?wait=N answers when a run or an approval changes: every event about one announces it on commit.
+        events.recorders.subscribe(waiting.announce_event)
+        # The risk policy and previews know the task controller's actions (desktop.purchase is HIGH, issue 19).
+        tools.add_descriptor_source(catalogue.describe)
+        catalogue.check_configuration()
         # A sign-in counts as a recent authentication (step-up, issue 15); lockouts are audited.
         stepup.connect_signals()
         loginguard.connect_signals()

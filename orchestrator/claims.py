@@ -155,5 +155,6 @@ def workspace_lease_seconds(config: dict[str, Any]) -> int:
     here, so without a timeout it gets the maximum (3600 s), released as soon as its result is reported."""
     timeout = config.get("timeout_seconds")
     if not timeout:
-        timeout = 3600 if settings.EXECUTOR_BACKEND == "task_controller" else settings.NODE_LEASE_SECONDS
+        remote = (config.get("executor") or settings.EXECUTOR_BACKEND) == "task_controller"
+        timeout = 3600 if remote else settings.NODE_LEASE_SECONDS
     return int(min(3600, float(timeout) + 30))

@@ -14,13 +14,15 @@ from typing import Any
 
 from orchestrator import nodes as node_types
 from orchestrator.graph import ancestors_of, find_cycle
-from orchestrator.lib.tools import ParamsValidator
-from orchestrator.nodes.base import Check, Errors, json_size, unknown_fields
+from orchestrator.lib.tools import ActionChecker, ParamsValidator, as_checker
+from orchestrator.nodes.base import Check, Errors, RunChecker, json_size, unknown_fields
 
 KEY_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_NODES = 1000
 MAX_METADATA_BYTES = 64 * 1024
-TOP_LEVEL_FIELDS = frozenset({"name", "description", "workspace_id", "metadata", "start", "nodes", "tenant_id"})
+TOP_LEVEL_FIELDS = frozenset(
+    {"name", "description", "workspace_id", "metadata", "start", "nodes", "tenant_id", "executor"}
+)
 COMMON_NODE_FIELDS = frozenset({"key", "type", "name", "depends_on", "on_failure"})
 
 # A tool's params validator returns ``[(sub_path, message)]``; sub_path is relative to ``params`` ("" = params).
@@ -63,12 +65,14 @@ class DefinitionError(Exception):
 def validate_definition(
     body: Any,
     *,
-    tool_validators: Mapping[str, ParamsValidator],
+    tool_validators: Mapping[str, ParamsValidator] | ActionChecker,
 ) -> Definition:
     """Validate a workflow definition (SPEC §3.1) and return it normalised; raise ``DefinitionError``.
 
     Every problem found is reported with its field path (``nodes[2].depends_on[0]``), not just the first.
-    ``tool_validators`` maps each registered tool name to its params validator.
+    ``tool_validators`` maps each registered tool name to its params validator, or is an ``ActionChecker`` (the
+    executors' action catalogues: which executor runs a TASK, ``"executor"`` on the node or the run, decides which
+    actions and params are valid).
     """
     errors = Errors()
     if not isinstance(body, dict):
@@ -132,7 +136,7 @@ def validate_definition(
     for i, raw in enumerate(raw_nodes):
         if not isinstance(raw, dict):
             continue
-        spec = _validate_node(errors, i, raw, key_index, tool_validators)
+        spec = _validate_node(errors, i, raw, key_index, RunChecker(as_checker(tool_validators), body.get("executor")))
         if spec is not None:
             specs.append(spec)
     if errors:
@@ -186,7 +190,7 @@ def _validate_node(
     i: int,
     raw: dict[str, Any],
     key_index: Mapping[str, int],
-    tool_validators: Mapping[str, ParamsValidator],
+    tool_validators: RunChecker,
 ) -> NodeSpec | None:
     """The common fields here, the type's own fields by its descriptor; None when the node has a problem."""
     path = f"nodes[{i}]"

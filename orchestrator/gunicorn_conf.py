@@ -7,6 +7,11 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
+# Threads, not one request per process: a ``GET …?wait=30`` (issue 19) parks its thread on an Event with its
+# database connection closed, so a worker with GUNICORN_THREADS threads admits that many waiters while it keeps
+# serving. Workers × threads bounds concurrent requests; busy threads hold at most one database connection each.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "64"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from approvals import gate
 from orchestrator import definitions, graph, metrics, wakeups
-from orchestrator.lib import context, tools
+from orchestrator.executors import catalogue
+from orchestrator.lib import context
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.lib.ids import parse_uuid
@@ -49,7 +50,7 @@ def create_run(*, tenant: Tenant, definition: Any, caller: Caller | None = None)
     transaction. The creator is the request's actor.
     """
     try:
-        spec = definitions.validate_definition(definition, tool_validators=tools.validators())
+        spec = definitions.validate_definition(definition, tool_validators=catalogue.checker())
     except definitions.DefinitionError as exc:
         raise DefinitionInvalid(exc.errors) from exc
     workspace_id = None

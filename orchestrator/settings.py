@@ -287,6 +287,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "orchestrator@localhost")
 
 # --- Product settings (SPEC §10) ----------------------------------------------------------------------------------
 EXECUTOR_BACKEND = env.choice("EXECUTOR_BACKEND", "local", ("local", "task_controller"))
+# Executors a workflow may pick per run or per TASK (`"executor"`, issue 19); EXECUTOR_BACKEND is the default.
+EXECUTOR_CHOICES = env.list("EXECUTOR_CHOICES", [EXECUTOR_BACKEND])
+if set(EXECUTOR_CHOICES) - {"local", "task_controller"}:
+    raise ImproperlyConfigured("EXECUTOR_CHOICES: a comma-separated list of local and task_controller")
+# The task controller's action catalogue (JSON, docs/task-controller-capabilities.md); empty: the built-in default.
+TASK_CONTROLLER_CATALOGUE_FILE = env.str("TASK_CONTROLLER_CATALOGUE_FILE", "") or ""
+# > 0: each process refreshes the catalogue from the controller's GET /api/v1/capabilities at most this often.
+TASK_CONTROLLER_CAPABILITIES_TTL_SECONDS = env.int("TASK_CONTROLLER_CAPABILITIES_TTL_SECONDS", 0, minimum=0)
 TASK_CONTROLLER_URL = env.url("TASK_CONTROLLER_URL", "http://bytebot-task-controller:8080", ("http", "https"))
 INTERNAL_SERVICE_TOKEN = env.secret("INTERNAL_SERVICE_TOKEN")
 SCHEDULER_ENABLED = env.bool("SCHEDULER_ENABLED", True)

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from orchestrator.lib import waiting
 from orchestrator.lib.api import UUID_RE, ScopedViewSet, caller_of
 from orchestrator.lib.auth import Caller
 from orchestrator.models import Scope
@@ -36,11 +37,22 @@ from .serializers import (
 )
 
 PROBLEM = OpenApiResponse(description="Problem document (application/problem+json)")
+WAIT_PARAMETER = OpenApiParameter(
+    "wait",
+    OpenApiTypes.NUMBER,
+    description=(
+        f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the request's status or decisions to change before "
+        "answering; send the last ETag as If-None-Match to wait for a change from that state."
+    ),
+)
 
 
 @extend_schema_view(
     list=extend_schema(summary="List approval requests (status defaults to PENDING; status=ALL for every status)"),
-    retrieve=extend_schema(summary="One approval request with preview, decisions, quorum and audit link"),
+    retrieve=extend_schema(
+        summary="One approval request with preview, decisions, quorum and audit link",
+        parameters=[WAIT_PARAMETER],
+    ),
 )
 class ApprovalViewSet(ScopedViewSet):
     permission_classes = [ApprovalsPermission]
@@ -58,6 +70,21 @@ class ApprovalViewSet(ScopedViewSet):
 
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        seconds = waiting.wait_seconds(request.query_params.get("wait"))
+
+        def read() -> tuple[Any, dict[str, Any]]:
+            data = dict(ApprovalDetailSerializer(self.get_object()).data)
+            return [data.get("status"), len(data.get("decisions") or [])], data
+
+        etag, data = waiting.wait_for_change(
+            [waiting.channel("approval", self.kwargs["pk"])],
+            read,
+            baseline=waiting.etag_of(request.headers) if seconds else "",
+            seconds=seconds,
+        )
+        return Response(data, headers={"ETag": f'"{etag}"'})
 
     def _detail(self, approval_id: Any, *, status_code: int = 200, **extra: Any) -> Response:
         approval = selectors.get_approval_for(caller_of(self.request), approval_id)

@@ -21,6 +21,7 @@ from orchestrator import nodes as node_types
 from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
 from orchestrator.definitions import MAX_NODES
+from orchestrator.lib import waiting
 from orchestrator.lib.api import ScopedViewSet, caller_of
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput
@@ -233,10 +234,36 @@ class WorkflowViewSet(ScopedViewSet):
             require_scope(caller, Scope.WORKFLOWS, run.tenant_id)
         return run
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                description=(
+                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run's or a node's status to change "
+                    "before answering; send the last ETag as If-None-Match to wait for a change from that state."
+                ),
+            )
+        ]
+    )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        run = selectors.get_run_detail_for(caller_of(request), self.kwargs["pk"])
-        selectors.annotate_approval_facts(run, run.nodes.all())
-        return Response(represent(RunDetailSerializer, run))
+        seconds = waiting.wait_seconds(request.query_params.get("wait"))
+
+        def read() -> tuple[Any, Any]:
+            run = selectors.get_run_detail_for(caller_of(request), self.kwargs["pk"])
+            selectors.annotate_approval_facts(run, run.nodes.all())
+            data = represent(RunDetailSerializer, run)
+            nodes = data.get("nodes") or [] if isinstance(data, dict) else []
+            state = [data.get("status"), [[n.get("key"), n.get("status")] for n in nodes if isinstance(n, dict)]]
+            return state, data
+
+        etag, data = waiting.wait_for_change(
+            [waiting.channel("workflow", self.kwargs["pk"])],
+            read,
+            baseline=waiting.etag_of(request.headers) if seconds else "",
+            seconds=seconds,
+        )
+        return Response(data, headers={"ETag": f'"{etag}"'})
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.run_detail_for(caller_of(self.request)).get(pk=run.pk)

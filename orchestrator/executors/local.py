@@ -44,7 +44,15 @@ def _sleep_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@tool("sleep", params=_sleep_params, risk="LOW", reasons=["waits"], idempotent=True)
+SLEEP_SCHEMA = {
+    "type": "object",
+    "required": ["seconds"],
+    "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": MAX_SLEEP_SECONDS}},
+    "additionalProperties": False,
+}
+
+
+@tool("sleep", params=_sleep_params, schema=SLEEP_SCHEMA, risk="LOW", reasons=["waits"], idempotent=True)
 def sleep(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Waits ``seconds``, stopping early (as a failure) when cancelled or past the attempt's timeout."""
     seconds = float(params["seconds"])
@@ -62,7 +70,10 @@ def _fail_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return check_fields(params, optional={"message": str})
 
 
-@tool("fail", params=_fail_params, risk="LOW", reasons=["fails on purpose"], idempotent=True)
+FAIL_SCHEMA = {"type": "object", "properties": {"message": {"type": "string"}}, "additionalProperties": False}
+
+
+@tool("fail", params=_fail_params, schema=FAIL_SCHEMA, risk="LOW", reasons=["fails on purpose"], idempotent=True)
 def fail(params: dict[str, Any], ctx: ToolContext) -> None:
     """Always fails with ``message`` (for testing failure handling)."""
     raise ToolError(str(params.get("message") or "failed on purpose"))
@@ -107,11 +118,26 @@ def _http_idempotent(params: Mapping[str, Any]) -> bool:
     return str(params.get("method", "GET")).upper() in SAFE_HTTP_METHODS
 
 
+HTTP_SCHEMA = {
+    "type": "object",
+    "required": ["url"],
+    "properties": {
+        "url": {"type": "string"},
+        "method": {"type": "string"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "json": {},
+        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+    },
+    "additionalProperties": False,
+}
+
+
 # LOW by itself: the approvals policy's ``http`` rules raise a request with a mutating method to MEDIUM, counting method
 # overrides (X-HTTP-Method-Override and kin, ``_method`` in the query or body; ``orchestrator.lib.httpmethods``).
 @tool(
     "http.request",
     params=_http_params,
+    schema=HTTP_SCHEMA,
     risk="LOW",
     summary=summarize_http,
     preview=preview_http,
@@ -182,9 +208,23 @@ def _email_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+EMAIL_SCHEMA = {
+    "type": "object",
+    "required": ["to", "subject", "body"],
+    "properties": {
+        "to": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        "subject": {"type": "string", "maxLength": 998},
+        "body": {"type": "string"},
+        "from": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
 @tool(
     "email.send",
     params=_email_params,
+    schema=EMAIL_SCHEMA,
     risk="HIGH",
     reasons=["sends e-mail to people"],
     summary=summarize_message,

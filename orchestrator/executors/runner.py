@@ -33,7 +33,7 @@ from orchestrator.models import NodeRunStatus, WorkflowNodeRun
 from orchestrator.progress import NodeRef
 from workspaces import scheduling
 
-from . import task_controller
+from . import catalogue, task_controller
 
 logger = logging.getLogger(__name__)
 MAX_OUTPUT_BYTES = 1024 * 1024
@@ -145,10 +145,23 @@ def _start(node_run_id: str, owner: str, remote: bool) -> dict[str, Any] | str:
     return "duplicate" if WorkflowNodeRun.objects.filter(pk=node_run_id).exists() else "missing"
 
 
+def _single_executor() -> bool:
+    """Every TASK runs on ``EXECUTOR_BACKEND`` (no ``EXECUTOR_CHOICES``): the fast paths below apply."""
+    return len(catalogue.choices()) == 1
+
+
+def _remote(node_run_id: str) -> bool:
+    """Whether the attempt's node runs on the task controller: one read of its config when runs may pick."""
+    if _single_executor():
+        return settings.EXECUTOR_BACKEND == "task_controller"
+    config = WorkflowNodeRun.objects.filter(pk=node_run_id).values_list("node__config", flat=True).first()
+    return catalogue.is_remote(config or {})
+
+
 def execute(node_run_id: str, row: dict[str, Any] | None = None) -> str:
     """Run attempt ``node_run_id``; returns what happened (``completed``, ``failed``, ``dispatched``,
     ``duplicate``, ``missing``, ``refused``), for logs and tests."""
-    remote = settings.EXECUTOR_BACKEND == "task_controller"
+    remote = _remote(node_run_id) if row is None else settings.EXECUTOR_BACKEND == "task_controller"
     owner = f"task_controller via {worker_identity()}" if remote else worker_identity()
     # An attempt this worker created already started (in-process continuation) needs no start statement.
     started = row or wakeups.take_prestarted(str(node_run_id)) or _start(node_run_id, owner, remote)
@@ -259,10 +272,11 @@ def execute_batch(node_run_ids: list[str]) -> list[str]:
     """Run several attempts (one executor message of a fan-out) one after the other. On PostgreSQL with the local
     executor they are all taken in one statement and their leases kept alive by the lease keeper while they wait
     their turn; each then runs (and continues in-process) as ``execute_in_worker`` does."""
-    # Only where one statement starts them all (PostgreSQL): elsewhere one at a time costs the same.
+    # Only where one statement starts them all (PostgreSQL), and only when every attempt is local.
     if (
         not statements.start_attempts.specialised()
         or settings.EXECUTOR_BACKEND == "task_controller"
+        or not _single_executor()
         or len(node_run_ids) < 2
     ):
         return [execute_in_worker(node_run_id) for node_run_id in node_run_ids]
@@ -298,7 +312,8 @@ def execute_in_worker(node_run_id: str, row: dict[str, Any] | None = None) -> st
     outcome = ""
     current: str | None = node_run_id
     steps = 0
-    local = settings.EXECUTOR_BACKEND != "task_controller"
+    # Prestarted successors are local attempts: only when every node runs locally.
+    local = settings.EXECUTOR_BACKEND != "task_controller" and _single_executor()
     with scheduler.inline_wakeups(dispatch=claimed.extend):
         while current is not None:
             # Offer the next completion to create its first successor already started by us, unless this is the

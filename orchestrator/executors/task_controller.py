@@ -97,6 +97,23 @@ def poll(task_id: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def capabilities() -> Any:
+    """The controller's action catalogue, ``GET /api/v1/capabilities`` (docs/task-controller-capabilities.md).
+    Raises ``TaskControllerError`` unless 2xx with a JSON body."""
+    try:
+        response = requests.get(
+            _url("/api/v1/capabilities"), headers=_headers(), timeout=settings.TASK_CONTROLLER_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as exc:
+        raise TaskControllerError(f"{exc.__class__.__name__}: {exc}") from exc
+    if not 200 <= response.status_code < 300:
+        raise TaskControllerError(f"HTTP {response.status_code}: {response.text[:300]}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise TaskControllerError("the controller answered with something that is not JSON") from exc
+
+
 def cancel(task_id: str) -> bool:
     """Tell the controller to stop a task; False when that failed (the lease/poll paths still clean up)."""
     try:

@@ -42,9 +42,23 @@ def _read_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return check_fields(params, required={"path": str})
 
 
+WRITE_SCHEMA = {
+    "type": "object",
+    "required": ["path", "content"],
+    "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+    "additionalProperties": False,
+}
+READ_SCHEMA = {
+    "type": "object",
+    "required": ["path"],
+    "properties": {"path": {"type": "string"}},
+    "additionalProperties": False,
+}
+
+
 # LOW: it writes inside the run's own workspace, under the attempt's lease. Idempotent: it replaces the whole
 # file atomically with the same content, so writing it again leaves the same state.
-@tool("workspace.write_file", params=_write_params, risk="LOW", idempotent=True)
+@tool("workspace.write_file", params=_write_params, schema=WRITE_SCHEMA, risk="LOW", idempotent=True)
 def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Writes ``content`` (UTF-8 text) to ``path`` inside the run's workspace, atomically, under the lease."""
     workspace_id = _workspace_id(ctx)
@@ -58,7 +72,7 @@ def write_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         raise _fail(exc) from exc
 
 
-@tool("workspace.read_file", params=_read_params, risk="LOW", idempotent=True)
+@tool("workspace.read_file", params=_read_params, schema=READ_SCHEMA, risk="LOW", idempotent=True)
 def read_file(params: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Reads ``path`` (UTF-8 text) from the run's workspace: ``{"path", "content", "bytes"}``."""
     workspace_id = _workspace_id(ctx)

@@ -14,6 +14,12 @@ function ``fn(params, ctx) -> output`` together with everything the rest of the 
 - ``idempotent``: whether running the same action twice is harmless (crash recovery may then re-run it after
   its worker died mid-way: ``orchestrator/recovery.py``). A bool, or a function of the params for a tool whose
   answer depends on them (``http.request``: only the safe methods). Default: not safe to repeat.
+- ``schema``: the params' JSON Schema, published in the executor's action catalogue
+  (``orchestrator.executors.catalogue``) and checked before ``params``.
+
+Actions that another executor runs (the task controller's ``desktop.*``, ``agent.run``) have descriptors too; the
+catalogue adds a *descriptor source* (``add_descriptor_source``) so ``get_tool`` finds them for the risk policy and
+the previews, while ``run_tool`` only ever runs the local functions registered here.
 
 It is on the ground floor (docs/architecture.md) so that approvals can read a tool's declared risk without
 importing the engine; the engine's executors run the functions. A tool signals a failed attempt by raising
@@ -26,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 RISK_LEVELS: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 UNDECLARED_RISK = "MEDIUM"
@@ -95,6 +101,7 @@ class Tool:
     preview: Describer | None = None
     idempotent: Idempotence = False
     card: str | None = None
+    schema: Mapping[str, Any] | None = None  # None: any JSON object
 
     def is_idempotent(self, params: Mapping[str, Any]) -> bool:
         """Whether running this tool again with ``params`` is harmless (never raises: a bad answer is "no")."""
@@ -129,6 +136,7 @@ def tool(
     preview: Describer | None = None,
     idempotent: Idempotence = False,
     card: str | None = None,
+    schema: Mapping[str, Any] | None = None,
 ) -> Callable[[ToolFunction], ToolFunction]:
     """Register ``fn`` as tool ``name`` with its descriptor. Raises ``ValueError`` for an unknown risk level."""
     if risk is not None and risk not in RISK_LEVELS:
@@ -145,15 +153,42 @@ def tool(
             preview=preview,
             idempotent=idempotent,
             card=card,
+            schema=schema,
         )
         return fn
 
     return register
 
 
+DescriptorSource = Callable[[str], "Tool | None"]
+_SOURCES: list[DescriptorSource] = []
+
+
+def add_descriptor_source(source: DescriptorSource) -> None:
+    """Let ``get_tool`` also find actions run elsewhere (the task controller's catalogue); ``source(name)`` must
+    not do I/O beyond reading what is already loaded, since the risk policy calls it inside transactions."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+
+
 def get_tool(name: Any) -> Tool | None:
-    """The descriptor of tool ``name``, or None (not a registered tool: an action a service asks about)."""
-    return _TOOLS.get(name) if isinstance(name, str) else None
+    """The descriptor of action ``name``: a local tool, else one a descriptor source knows, else None (an action
+    nobody declared, e.g. one a service asks about)."""
+    if not isinstance(name, str):
+        return None
+    found = _TOOLS.get(name)
+    if found is not None:
+        return found
+    for source in tuple(_SOURCES):
+        found = source(name)
+        if found is not None:
+            return found
+    return None
+
+
+def local_tools() -> Mapping[str, Tool]:
+    """Every tool this process can run itself (the local executor's catalogue)."""
+    return dict(_TOOLS)
 
 
 def is_idempotent(action: Any) -> bool:
@@ -172,14 +207,40 @@ def validators() -> Mapping[str, ParamsValidator]:
 
 def run_tool(name: str, params: dict[str, Any], ctx: ToolContext) -> Any:
     """Validate ``params`` and run the tool; raises ``ToolError`` for a failed attempt."""
-    found = get_tool(name)
+    found = _TOOLS.get(name)
     if found is None:
-        raise ToolError(f"unknown tool {name!r}")
+        raise ToolError(f"unknown tool {name!r}", retryable=False)
     problems = found.validate(params)
     if problems:
         raise ToolError("invalid params: " + "; ".join(f"{p or 'params'}: {m}" for p, m in problems), retryable=False)
     ctx.check()
     return found.fn(params, ctx)
+
+
+class ActionChecker(Protocol):
+    """What definition validation asks about each TASK action (``engine.validate_definition``): the problems of
+    running ``tool`` with ``params`` on ``executor`` (None: the run's default), as ``[(field, message)]`` where
+    field is ``"tool"``, ``"executor"``, ``"params"`` or ``"params.<path>"``."""
+
+    def problems(self, tool: Any, params: dict[str, Any], executor: Any) -> list[tuple[str, str]]: ...
+
+
+class ValidatorsChecker:
+    """An ``ActionChecker`` over a plain name → params-validator mapping (one executor, no choice)."""
+
+    def __init__(self, validators: Mapping[str, ParamsValidator]) -> None:
+        self.validators = validators
+
+    def problems(self, tool: Any, params: dict[str, Any], executor: Any) -> list[tuple[str, str]]:
+        if executor is not None:
+            return [("executor", "This deployment runs every action on one executor; leave 'executor' out.")]
+        if not isinstance(tool, str) or tool not in self.validators:
+            return [("tool", f"Unknown tool {tool!r}; known: {', '.join(sorted(self.validators))}.")]
+        return [(f"params.{sub}" if sub else "params", message) for sub, message in self.validators[tool](params)]
+
+
+def as_checker(validators: Mapping[str, ParamsValidator] | ActionChecker) -> ActionChecker:
+    return ValidatorsChecker(validators) if isinstance(validators, Mapping) else validators
 
 
 # --- Small validation helpers for tools ---------------------------------------------------------------------

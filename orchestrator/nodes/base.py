@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.lib.tools import ParamsValidator
+from orchestrator.lib.tools import ActionChecker, as_checker
 
 
 class Errors:
@@ -51,6 +51,18 @@ def unknown_fields(errors: Errors, path: str, obj: Mapping[str, Any], allowed: I
             )
 
 
+class RunChecker:
+    """The executors' action catalogues (an ``ActionChecker``) with the run's ``"executor"`` as the default of its
+    TASK nodes (issue 19)."""
+
+    def __init__(self, checker: ActionChecker, executor: Any) -> None:
+        self.checker = checker
+        self.executor = executor
+
+    def problems(self, tool: Any, params: dict[str, Any], executor: Any) -> list[tuple[str, str]]:
+        return self.checker.problems(tool, params, self.executor if executor is None else executor)
+
+
 @dataclass
 class Check:
     """What a type's validator gets for one node: where it is (``path`` = ``nodes[3]``), the keys of the whole
@@ -60,7 +72,7 @@ class Check:
     path: str
     key: Any  # as written (a node with an invalid key is reported by its own check)
     key_index: Mapping[str, int]
-    tool_validators: Mapping[str, ParamsValidator] = field(default_factory=dict)
+    tool_validators: RunChecker = field(default_factory=lambda: RunChecker(as_checker({}), None))
 
     def ref(self, value: Any, where: str) -> None:
         """``value`` (at field path ``where``) must be the key of another node of the definition."""

@@ -27,15 +27,26 @@ def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
         params = action.get("params", {})
         if params is None:
             params = {}
-        if not isinstance(tool, str) or tool not in tool_validators:
-            errors.add(f"{path}.action.tool", f"Unknown tool {tool!r}; known: {', '.join(sorted(tool_validators))}.")
+        executor = raw.get("executor")
         if not isinstance(params, dict):
+            params_ok = False
             errors.add(f"{path}.action.params", "Must be a JSON object.")
         elif json_size(params) > MAX_PARAMS_BYTES:
+            params_ok = False
             errors.add(f"{path}.action.params", f"At most {MAX_PARAMS_BYTES} bytes of JSON.")
-        elif isinstance(tool, str) and tool in tool_validators:
-            for sub, message in tool_validators[tool](params):
-                errors.add(f"{path}.action.params" + (f".{sub}" if sub else ""), message)
+        else:
+            params_ok = True
+        # The catalogue of the executor that will run the action judges the tool and (when sane) its params.
+        for where, message in tool_validators.problems(tool, params if params_ok else {}, executor):
+            if where == "executor":
+                errors.add(f"{path}.executor" if executor is not None else "executor", message)
+            elif where == "tool":
+                errors.add(f"{path}.action.tool", message)
+            elif params_ok:
+                errors.add(f"{path}.action.{where}", message)
+        chosen = executor if executor is not None else tool_validators.executor
+        if chosen is not None:
+            config["executor"] = chosen
         config["action"] = {"tool": tool, "params": params}
     retry = raw.get("retry")
     merged = dict(DEFAULT_RETRY)
@@ -69,7 +80,7 @@ def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
 
 KIND = NodeKind(
     name="TASK",
-    fields=frozenset({"action", "retry", "timeout_seconds", "requires_approval", "on_reject"}),
+    fields=frozenset({"action", "retry", "timeout_seconds", "requires_approval", "on_reject", "executor"}),
     validate=validate,
     example={"action": {"tool": "noop", "params": {}}},
     claim=None,  # runs its action on an executor: the scheduler's approvals gate, workspace and attempt

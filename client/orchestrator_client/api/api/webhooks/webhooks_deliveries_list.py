@@ -1,0 +1,309 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.paginated_webhook_delivery_list import PaginatedWebhookDeliveryList
+from ...models.problem import Problem
+from ...models.webhooks_deliveries_list_status import check_webhooks_deliveries_list_status
+from ...models.webhooks_deliveries_list_status import WebhooksDeliveriesListStatus
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    cursor: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    status: WebhooksDeliveriesListStatus | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["cursor"] = cursor
+
+    params["event_type"] = event_type
+
+    params["limit"] = limit
+
+    json_status: str | Unset = UNSET
+    if not isinstance(status, Unset):
+        json_status = status
+
+    params["status"] = json_status
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/webhooks/{id}/deliveries".format(id=quote(str(id), safe=""),),
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> PaginatedWebhookDeliveryList | Problem | None:
+    if response.status_code == 200:
+        response_200 = PaginatedWebhookDeliveryList.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 406:
+        response_406 = Problem.from_dict(response.json())
+
+
+
+        return response_406
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[PaginatedWebhookDeliveryList | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    status: WebhooksDeliveriesListStatus | Unset = UNSET,
+
+) -> Response[PaginatedWebhookDeliveryList | Problem]:
+    """ List deliveries to an endpoint
+
+     Newest first, each with its attempts (status code, latency, error).
+
+    Args:
+        id (str):
+        cursor (str | Unset):
+        event_type (str | Unset):
+        limit (int | Unset):
+        status (WebhooksDeliveriesListStatus | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PaginatedWebhookDeliveryList | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+cursor=cursor,
+event_type=event_type,
+limit=limit,
+status=status,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    status: WebhooksDeliveriesListStatus | Unset = UNSET,
+
+) -> PaginatedWebhookDeliveryList | Problem | None:
+    """ List deliveries to an endpoint
+
+     Newest first, each with its attempts (status code, latency, error).
+
+    Args:
+        id (str):
+        cursor (str | Unset):
+        event_type (str | Unset):
+        limit (int | Unset):
+        status (WebhooksDeliveriesListStatus | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PaginatedWebhookDeliveryList | Problem
+     """
+
+
+    return sync_detailed(
+        id=id,
+client=client,
+cursor=cursor,
+event_type=event_type,
+limit=limit,
+status=status,
+
+    ).parsed
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    status: WebhooksDeliveriesListStatus | Unset = UNSET,
+
+) -> Response[PaginatedWebhookDeliveryList | Problem]:
+    """ List deliveries to an endpoint
+
+     Newest first, each with its attempts (status code, latency, error).
+
+    Args:
+        id (str):
+        cursor (str | Unset):
+        event_type (str | Unset):
+        limit (int | Unset):
+        status (WebhooksDeliveriesListStatus | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PaginatedWebhookDeliveryList | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+cursor=cursor,
+event_type=event_type,
+limit=limit,
+status=status,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    event_type: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    status: WebhooksDeliveriesListStatus | Unset = UNSET,
+
+) -> PaginatedWebhookDeliveryList | Problem | None:
+    """ List deliveries to an endpoint
+
+     Newest first, each with its attempts (status code, latency, error).
+
+    Args:
+        id (str):
+        cursor (str | Unset):
+        event_type (str | Unset):
+        limit (int | Unset):
+        status (WebhooksDeliveriesListStatus | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PaginatedWebhookDeliveryList | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        id=id,
+client=client,
+cursor=cursor,
+event_type=event_type,
+limit=limit,
+status=status,
+
+    )).parsed

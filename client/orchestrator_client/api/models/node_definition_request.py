@@ -1,0 +1,314 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.node_type_enum import check_node_type_enum
+from ..models.node_type_enum import NodeTypeEnum
+from ..models.on_failure_enum import check_on_failure_enum
+from ..models.on_failure_enum import OnFailureEnum
+from ..models.on_reject_enum import check_on_reject_enum
+from ..models.on_reject_enum import OnRejectEnum
+from ..types import UNSET, Unset
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.node_definition_request_action import NodeDefinitionRequestAction
+  from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem
+  from ..models.node_definition_request_retry import NodeDefinitionRequestRetry
+  from ..models.node_definition_request_wait import NodeDefinitionRequestWait
+
+
+
+
+
+T = TypeVar("T", bound="NodeDefinitionRequest")
+
+
+
+@_attrs_define
+class NodeDefinitionRequest:
+    """ Documentation of a node definition (validated by the engine, see SPEC §3.1).
+
+        Attributes:
+            key (str):
+            type_ (NodeTypeEnum): * `TASK` - TASK
+                * `DECISION` - DECISION
+                * `PARALLEL` - PARALLEL
+                * `WAIT` - WAIT
+            name (str | Unset):
+            depends_on (list[str] | Unset):
+            on_failure (OnFailureEnum | Unset): * `fail` - fail
+                * `continue` - continue
+            action (NodeDefinitionRequestAction | Unset): TASK: {"tool", "params"}
+            retry (NodeDefinitionRequestRetry | Unset): TASK: max_attempts, backoff_seconds, max_backoff_seconds
+            timeout_seconds (float | Unset): TASK: bound of one attempt (> 0)
+            requires_approval (bool | Unset):
+            on_reject (OnRejectEnum | Unset): * `fail` - fail
+                * `skip` - skip
+            conditions (list[NodeDefinitionRequestConditionsItem] | Unset): DECISION
+            default (None | str | Unset): DECISION
+            branches (list[str] | Unset): PARALLEL
+            wait (NodeDefinitionRequestWait | Unset): WAIT: {"seconds": n} or {"until": ISO 8601 timestamp with a timezone},
+                at most MAX_WAIT_DAYS (default 366) ahead
+     """
+
+    key: str
+    type_: NodeTypeEnum
+    name: str | Unset = UNSET
+    depends_on: list[str] | Unset = UNSET
+    on_failure: OnFailureEnum | Unset = UNSET
+    action: NodeDefinitionRequestAction | Unset = UNSET
+    retry: NodeDefinitionRequestRetry | Unset = UNSET
+    timeout_seconds: float | Unset = UNSET
+    requires_approval: bool | Unset = UNSET
+    on_reject: OnRejectEnum | Unset = UNSET
+    conditions: list[NodeDefinitionRequestConditionsItem] | Unset = UNSET
+    default: None | str | Unset = UNSET
+    branches: list[str] | Unset = UNSET
+    wait: NodeDefinitionRequestWait | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.node_definition_request_action import NodeDefinitionRequestAction # noqa: PLC0415
+        from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem # noqa: PLC0415
+        from ..models.node_definition_request_retry import NodeDefinitionRequestRetry # noqa: PLC0415
+        from ..models.node_definition_request_wait import NodeDefinitionRequestWait # noqa: PLC0415
+        key = self.key
+
+        type_: str = self.type_
+
+        name = self.name
+
+        depends_on: list[str] | Unset = UNSET
+        if not isinstance(self.depends_on, Unset):
+            depends_on = self.depends_on
+
+
+
+        on_failure: str | Unset = UNSET
+        if not isinstance(self.on_failure, Unset):
+            on_failure = self.on_failure
+
+
+        action: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.action, Unset):
+            action = self.action.to_dict()
+
+        retry: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.retry, Unset):
+            retry = self.retry.to_dict()
+
+        timeout_seconds = self.timeout_seconds
+
+        requires_approval = self.requires_approval
+
+        on_reject: str | Unset = UNSET
+        if not isinstance(self.on_reject, Unset):
+            on_reject = self.on_reject
+
+
+        conditions: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.conditions, Unset):
+            conditions = []
+            for conditions_item_data in self.conditions:
+                conditions_item = conditions_item_data.to_dict()
+                conditions.append(conditions_item)
+
+
+
+        default: None | str | Unset
+        if isinstance(self.default, Unset):
+            default = UNSET
+        else:
+            default = self.default
+
+        branches: list[str] | Unset = UNSET
+        if not isinstance(self.branches, Unset):
+            branches = self.branches
+
+
+
+        wait: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.wait, Unset):
+            wait = self.wait.to_dict()
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "key": key,
+            "type": type_,
+        })
+        if name is not UNSET:
+            field_dict["name"] = name
+        if depends_on is not UNSET:
+            field_dict["depends_on"] = depends_on
+        if on_failure is not UNSET:
+            field_dict["on_failure"] = on_failure
+        if action is not UNSET:
+            field_dict["action"] = action
+        if retry is not UNSET:
+            field_dict["retry"] = retry
+        if timeout_seconds is not UNSET:
+            field_dict["timeout_seconds"] = timeout_seconds
+        if requires_approval is not UNSET:
+            field_dict["requires_approval"] = requires_approval
+        if on_reject is not UNSET:
+            field_dict["on_reject"] = on_reject
+        if conditions is not UNSET:
+            field_dict["conditions"] = conditions
+        if default is not UNSET:
+            field_dict["default"] = default
+        if branches is not UNSET:
+            field_dict["branches"] = branches
+        if wait is not UNSET:
+            field_dict["wait"] = wait
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.node_definition_request_action import NodeDefinitionRequestAction # noqa: PLC0415
+        from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem # noqa: PLC0415
+        from ..models.node_definition_request_retry import NodeDefinitionRequestRetry # noqa: PLC0415
+        from ..models.node_definition_request_wait import NodeDefinitionRequestWait # noqa: PLC0415
+        d = dict(src_dict)
+        key = d.pop("key")
+
+        type_ = check_node_type_enum(d.pop("type"))
+
+
+
+
+        name = d.pop("name", UNSET)
+
+        depends_on = cast(list[str], d.pop("depends_on", UNSET))
+
+
+        _on_failure = d.pop("on_failure", UNSET)
+        on_failure: OnFailureEnum | Unset
+        if isinstance(_on_failure,  Unset):
+            on_failure = UNSET
+        else:
+            on_failure = check_on_failure_enum(_on_failure)
+
+
+
+
+        _action = d.pop("action", UNSET)
+        action: NodeDefinitionRequestAction | Unset
+        if isinstance(_action,  Unset):
+            action = UNSET
+        else:
+            action = NodeDefinitionRequestAction.from_dict(_action)
+
+
+
+
+        _retry = d.pop("retry", UNSET)
+        retry: NodeDefinitionRequestRetry | Unset
+        if isinstance(_retry,  Unset):
+            retry = UNSET
+        else:
+            retry = NodeDefinitionRequestRetry.from_dict(_retry)
+
+
+
+
+        timeout_seconds = d.pop("timeout_seconds", UNSET)
+
+        requires_approval = d.pop("requires_approval", UNSET)
+
+        _on_reject = d.pop("on_reject", UNSET)
+        on_reject: OnRejectEnum | Unset
+        if isinstance(_on_reject,  Unset):
+            on_reject = UNSET
+        else:
+            on_reject = check_on_reject_enum(_on_reject)
+
+
+
+
+        _conditions = d.pop("conditions", UNSET)
+        conditions: list[NodeDefinitionRequestConditionsItem] | Unset = UNSET
+        if _conditions is not UNSET:
+            conditions = []
+            for conditions_item_data in _conditions:
+                conditions_item = NodeDefinitionRequestConditionsItem.from_dict(conditions_item_data)
+
+
+
+                conditions.append(conditions_item)
+
+
+        def _parse_default(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        default = _parse_default(d.pop("default", UNSET))
+
+
+        branches = cast(list[str], d.pop("branches", UNSET))
+
+
+        _wait = d.pop("wait", UNSET)
+        wait: NodeDefinitionRequestWait | Unset
+        if isinstance(_wait,  Unset):
+            wait = UNSET
+        else:
+            wait = NodeDefinitionRequestWait.from_dict(_wait)
+
+
+
+
+        node_definition_request = cls(
+            key=key,
+            type_=type_,
+            name=name,
+            depends_on=depends_on,
+            on_failure=on_failure,
+            action=action,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+            requires_approval=requires_approval,
+            on_reject=on_reject,
+            conditions=conditions,
+            default=default,
+            branches=branches,
+            wait=wait,
+        )
+
+
+        node_definition_request.additional_properties = d
+        return node_definition_request
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
