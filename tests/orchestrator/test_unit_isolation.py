@@ -238,7 +238,8 @@ def test_the_reaper_reaps_the_other_attempts_when_one_is_poisoned() -> None:
     poisoned, healthy = started_run(task("a")), started_run(task("a"))
     tick()
     past = timezone.now() - timedelta(seconds=5)
-    WorkflowNodeRun.objects.update(lease_expires_at=past)
+    # Timed out, so that crash recovery (issue 24) does not take them over: the reaper itself must fail them.
+    WorkflowNodeRun.objects.update(lease_expires_at=past, timeout_at=past)
     bad = WorkflowNodeRun.objects.get(run=poisoned)
     with poison(WorkflowNodeRun, bad.pk, status=NodeRunStatus.FAILED):
         for _ in range(3):
