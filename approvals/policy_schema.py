@@ -8,43 +8,23 @@ a reader sees in the override (``risk_policy.deciders.HIGH``) and a partial over
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from orchestrator.lib.errors import InvalidInput
-
 from .policy import merge_policy
+from .schema_check import InvalidDocument, field_errors
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "risk_policy.schema.json"
+SCHEMA_FILE = "risk_policy.schema.json"
 
 
-class InvalidRiskPolicy(InvalidInput):
+class InvalidRiskPolicy(InvalidDocument):
     """400 ``validation_error`` with one entry per wrong field (``errors[].field`` is a dotted path)."""
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        super().__init__(f"The risk policy is invalid: {summary}")
-        self.errors = errors
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    what = "The risk policy"
 
 
 def policy_errors(policy: Any, *, prefix: str = "risk_policy") -> list[dict[str, str]]:
     """Field-level errors of a complete policy (empty when valid), sorted by path."""
-    errors = []
-    for error in _validator().iter_errors(policy):
-        path = ".".join(str(part) for part in error.absolute_path)
-        errors.append({"field": f"{prefix}.{path}" if path else prefix, "message": error.message})
-    return sorted(errors, key=lambda e: (e["field"], e["message"]))
+    return field_errors(SCHEMA_FILE, policy, prefix=prefix)
 
 
 def validate_settings_policy(policy: Any) -> None:

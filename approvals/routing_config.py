@@ -7,49 +7,31 @@ override before it is saved, merged over the settings value so a partial overrid
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from jsonschema import Draft202012Validator
 
 from orchestrator import events
 from orchestrator.governance import policy_diff
-from orchestrator.lib.errors import InvalidInput
 from orchestrator.models import Tenant
 
 from .models import TenantRouting
 from .policy import merge_policy
+from .schema_check import InvalidDocument, field_errors
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "routing.schema.json"
+SCHEMA_FILE = "routing.schema.json"
 
 
-class InvalidRouting(InvalidInput):
+class InvalidRouting(InvalidDocument):
     """400 ``validation_error`` with one entry per wrong field (``errors[].field`` is a dotted path)."""
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        super().__init__(f"The approval routing is invalid: {summary}")
-        self.errors = errors
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    what = "The approval routing"
 
 
 def routing_errors(config: Any, *, prefix: str = "routing") -> list[dict[str, str]]:
     """Field-level errors of a complete routing configuration (empty when valid), sorted by path."""
-    errors = []
-    for error in _validator().iter_errors(config):
-        path = ".".join(str(part) for part in error.absolute_path)
-        errors.append({"field": f"{prefix}.{path}" if path else prefix, "message": error.message})
-    return sorted(errors, key=lambda e: (e["field"], e["message"]))
+    return field_errors(SCHEMA_FILE, config, prefix=prefix)
 
 
 def validate_settings_routing(config: Any) -> None:

@@ -8,7 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from approvals.apps import check_risk_policy
-from approvals.policy_schema import SCHEMA_PATH
+from approvals.policy_schema import SCHEMA_FILE
+from approvals.schema_check import SCHEMAS_DIR
 from audit.models import AuditLog
 from orchestrator.models import Role, Tenant
 from tests.conftest import assert_problem
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_schema_lives_in_the_repository_and_the_settings_policy_passes_it() -> None:
-    assert SCHEMA_PATH.is_file()
+    assert (SCHEMAS_DIR / SCHEMA_FILE).is_file()
     check_risk_policy()
 
 
