@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(  # type: igno
         "NodeTypeEnum": "orchestrator.nodes.NODE_TYPES",
         "ReportedStatusEnum": "orchestrator.api.internal.ReportedStatus",
         "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
+        "RiskLevelEnum": "approvals.models.RiskLevel",
         "ExecutionStatusEnum": "approvals.models.ExecutionStatus",
         "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
         "WorkspaceStatusEnum": "workspaces.models.WorkspaceStatus",

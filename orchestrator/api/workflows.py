@@ -74,7 +74,7 @@ class NodeSerializer(serializers.ModelSerializer):
         "Always false for control steps.",
     )
     risk_level = serializers.ChoiceField(
-        choices=list(RISK_LEVELS),
+        choices=[(level, level.title()) for level in RISK_LEVELS],  # the labels of approvals.models.RiskLevel
         read_only=True,
         allow_null=True,
         help_text="The risk level the tenant's policy gives this step's action (null for control steps).",

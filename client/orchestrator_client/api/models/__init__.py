@@ -74,8 +74,7 @@ from .quorum import Quorum
 from .reject_request import RejectRequest
 from .reported_status_enum import ReportedStatusEnum
 from .result_request import ResultRequest
-from .risk_level_1b7_enum import RiskLevel1B7Enum
-from .risk_level_492_enum import RiskLevel492Enum
+from .risk_level_enum import RiskLevelEnum
 from .risk_policy import RiskPolicy
 from .risk_policy_request import RiskPolicyRequest
 from .routing import Routing
@@ -186,8 +185,7 @@ __all__ = (
     "RejectRequest",
     "ReportedStatusEnum",
     "ResultRequest",
-    "RiskLevel1B7Enum",
-    "RiskLevel492Enum",
+    "RiskLevelEnum",
     "RiskPolicy",
     "RiskPolicyRequest",
     "Routing",

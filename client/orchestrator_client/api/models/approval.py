@@ -10,8 +10,8 @@ from ..types import UNSET, Unset
 
 from ..models.approval_status_enum import ApprovalStatusEnum
 from ..models.approval_status_enum import check_approval_status_enum
-from ..models.risk_level_1b7_enum import check_risk_level_1b7_enum
-from ..models.risk_level_1b7_enum import RiskLevel1B7Enum
+from ..models.risk_level_enum import check_risk_level_enum
+from ..models.risk_level_enum import RiskLevelEnum
 from ..models.source_enum import check_source_enum
 from ..models.source_enum import SourceEnum
 from typing import cast
@@ -42,7 +42,7 @@ class Approval:
                 * `service` - Service (POST /approvals/request)
             tool (str):
             summary (str):
-            risk_level (RiskLevel1B7Enum): * `LOW` - Low
+            risk_level (RiskLevelEnum): * `LOW` - Low
                 * `MEDIUM` - Medium
                 * `HIGH` - High
                 * `CRITICAL` - Critical
@@ -77,7 +77,7 @@ class Approval:
     source: SourceEnum
     tool: str
     summary: str
-    risk_level: RiskLevel1B7Enum
+    risk_level: RiskLevelEnum
     risk_reasons: Any
     required_approvals: int
     status: ApprovalStatusEnum
@@ -257,7 +257,7 @@ class Approval:
 
         summary = d.pop("summary")
 
-        risk_level = check_risk_level_1b7_enum(d.pop("risk_level"))
+        risk_level = check_risk_level_enum(d.pop("risk_level"))
 
 
 

@@ -10,8 +10,8 @@ from ..types import UNSET, Unset
 
 from ..models.approval_status_enum import ApprovalStatusEnum
 from ..models.approval_status_enum import check_approval_status_enum
-from ..models.risk_level_1b7_enum import check_risk_level_1b7_enum
-from ..models.risk_level_1b7_enum import RiskLevel1B7Enum
+from ..models.risk_level_enum import check_risk_level_enum
+from ..models.risk_level_enum import RiskLevelEnum
 from ..models.source_enum import check_source_enum
 from ..models.source_enum import SourceEnum
 from typing import cast
@@ -45,7 +45,7 @@ class ApprovalDetail:
                 * `service` - Service (POST /approvals/request)
             tool (str):
             summary (str):
-            risk_level (RiskLevel1B7Enum): * `LOW` - Low
+            risk_level (RiskLevelEnum): * `LOW` - Low
                 * `MEDIUM` - Medium
                 * `HIGH` - High
                 * `CRITICAL` - Critical
@@ -88,7 +88,7 @@ class ApprovalDetail:
     source: SourceEnum
     tool: str
     summary: str
-    risk_level: RiskLevel1B7Enum
+    risk_level: RiskLevelEnum
     risk_reasons: Any
     required_approvals: int
     status: ApprovalStatusEnum
@@ -315,7 +315,7 @@ class ApprovalDetail:
 
         summary = d.pop("summary")
 
-        risk_level = check_risk_level_1b7_enum(d.pop("risk_level"))
+        risk_level = check_risk_level_enum(d.pop("risk_level"))
 
 
 

@@ -10,8 +10,8 @@ from ..types import UNSET, Unset
 
 from ..models.node_status_enum import check_node_status_enum
 from ..models.node_status_enum import NodeStatusEnum
-from ..models.risk_level_492_enum import check_risk_level_492_enum
-from ..models.risk_level_492_enum import RiskLevel492Enum
+from ..models.risk_level_enum import check_risk_level_enum
+from ..models.risk_level_enum import RiskLevelEnum
 from typing import cast
 import datetime
 
@@ -48,13 +48,13 @@ class Node:
                 approval or once it ran with an approved request, false once it ran without one; for a step not reached yet,
                 what the tenant's risk policy decides for its action now (or because the definition asks for approval). Always
                 false for control steps.
-            risk_level (None | RiskLevel492Enum): The risk level the tenant's policy gives this step's action (null for
-                control steps).
+            risk_level (None | RiskLevelEnum): The risk level the tenant's policy gives this step's action (null for control
+                steps).
 
-                * `LOW` - LOW
-                * `MEDIUM` - MEDIUM
-                * `HIGH` - HIGH
-                * `CRITICAL` - CRITICAL
+                * `LOW` - Low
+                * `MEDIUM` - Medium
+                * `HIGH` - High
+                * `CRITICAL` - Critical
             attempts (int):
             output (Any):
             error (str):
@@ -70,7 +70,7 @@ class Node:
     depends_on: Any
     definition: Any
     requires_approval: bool
-    risk_level: None | RiskLevel492Enum
+    risk_level: None | RiskLevelEnum
     attempts: int
     output: Any
     error: str
@@ -172,20 +172,20 @@ class Node:
 
         requires_approval = d.pop("requires_approval")
 
-        def _parse_risk_level(data: object) -> None | RiskLevel492Enum:
+        def _parse_risk_level(data: object) -> None | RiskLevelEnum:
             if data is None:
                 return data
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                risk_level_type_0 = check_risk_level_492_enum(data)
+                risk_level_type_0 = check_risk_level_enum(data)
 
 
 
                 return risk_level_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | RiskLevel492Enum, data)
+            return cast(None | RiskLevelEnum, data)
 
         risk_level = _parse_risk_level(d.pop("risk_level"))
 
