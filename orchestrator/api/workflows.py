@@ -30,7 +30,7 @@ from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import represent
 from orchestrator.lib.tools import RISK_LEVELS
 from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
-from orchestrator.nodes.task import MAX_TIMEOUT_SECONDS
+from orchestrator.nodes.base import FieldDoc
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
 
@@ -152,31 +152,50 @@ class RunDetailSerializer(RunSerializer):
         read_only_fields = fields
 
 
-class NodeDefinitionSerializer(serializers.Serializer):
-    """Documentation of a node definition (validated by the engine, see SPEC §3.1)."""
+# The fields every node type has are declared here; each type's own fields come from its descriptor
+# (``orchestrator/nodes/<type>.py``, ``KIND.docs``), so adding a type documents it without touching this module.
+class _NodeDefinitionBase(serializers.Serializer):
+    """One step of a workflow: the fields every type has, and each type's own fields (their descriptions name the
+    types that accept them). The server checks the whole definition and answers 400 naming each wrong field."""
 
     key = serializers.RegexField(NODE_KEY, max_length=64)
     type = serializers.ChoiceField(choices=node_types.NODE_TYPES)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     depends_on = serializers.ListField(child=serializers.RegexField(NODE_KEY, max_length=64), required=False)
     on_failure = serializers.ChoiceField(choices=["fail", "continue"], required=False)
-    action = serializers.DictField(required=False, help_text='TASK: {"tool", "params"}')
-    retry = serializers.DictField(required=False, help_text="TASK: max_attempts, backoff_seconds, max_backoff_seconds")
-    timeout_seconds = serializers.FloatField(
-        required=False, min_value=0, max_value=MAX_TIMEOUT_SECONDS, help_text="TASK: bound of one attempt (> 0)"
-    )
-    requires_approval = serializers.BooleanField(required=False)
-    on_reject = serializers.ChoiceField(choices=["fail", "skip"], required=False)
-    conditions = serializers.ListField(child=serializers.DictField(), required=False, help_text="DECISION")
-    default = serializers.RegexField(NODE_KEY, max_length=64, required=False, allow_null=True, help_text="DECISION")
-    branches = serializers.ListField(
-        child=serializers.RegexField(NODE_KEY, max_length=64), required=False, help_text="PARALLEL"
-    )
-    wait = serializers.DictField(
-        required=False,
-        help_text='WAIT: {"seconds": n} or {"until": ISO 8601 timestamp with a timezone}, at most MAX_WAIT_DAYS '
-        "(default 366) ahead",
-    )
+
+
+def _documented_field(doc: FieldDoc, help_text: str) -> serializers.Field:
+    """The serializer field that documents one ``FieldDoc`` (never used to validate: the engine does)."""
+    common: dict[str, Any] = {"required": False, "help_text": help_text}
+    if doc.nullable:
+        common["allow_null"] = True
+    if doc.choices:
+        return serializers.ChoiceField(choices=list(doc.choices), **common)
+    if doc.json == "key":
+        return serializers.RegexField(NODE_KEY, max_length=64, **common)
+    if doc.json == "array":
+        child = serializers.RegexField(NODE_KEY, max_length=64) if doc.items == "key" else serializers.DictField()
+        return serializers.ListField(child=child, **common)
+    if doc.json == "number":
+        return serializers.FloatField(min_value=0, max_value=doc.maximum, **common)
+    if doc.json == "boolean":
+        return serializers.BooleanField(**common)
+    if doc.json == "string":
+        return serializers.CharField(**common)
+    return serializers.DictField(**common)
+
+
+def _type_fields() -> dict[str, serializers.Field]:
+    """One documented field per type-specific field name, its help naming the types that have it."""
+    found: dict[str, tuple[FieldDoc, list[str]]] = {}
+    for kind in node_types.REGISTRY.values():
+        for name, doc in sorted(kind.docs.items()):
+            found.setdefault(name, (doc, []))[1].append(kind.name)
+    return {name: _documented_field(doc, f"{', '.join(kinds)}: {doc.help}") for name, (doc, kinds) in found.items()}
+
+
+NodeDefinitionSerializer = type("NodeDefinitionSerializer", (_NodeDefinitionBase,), _type_fields())
 
 
 class WorkflowCreateSerializer(serializers.Serializer):

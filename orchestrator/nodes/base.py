@@ -131,6 +131,21 @@ ClaimOutcome = Finish | Fail | WaitUntil
 
 
 @dataclass(frozen=True)
+class FieldDoc:
+    """How one of a type's definition fields is documented in the API schema (the type's ``validate`` is what
+    judges it). ``json``: ``object``, ``array``, ``string``, ``number``, ``boolean`` or ``key`` (a node key);
+    ``items``: an array's item kind (``object`` or ``key``); ``choices``: allowed strings; ``maximum``: a number's
+    upper bound; ``nullable``: null is allowed."""
+
+    json: str
+    help: str
+    items: str | None = None
+    choices: tuple[str, ...] = ()
+    maximum: float | None = None
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
 class NodeKind:
     """One node type's descriptor.
 
@@ -146,6 +161,7 @@ class NodeKind:
       ``WaitUntil`` that the scheduler applies). None: the node runs an action on an executor (TASK: approvals
       gate, workspace, attempt).
     - ``example``: a minimal valid node of this type (without ``key`` and ``type``), for the descriptor tests.
+    - ``docs``: a ``FieldDoc`` per field in ``fields``: the API schema's node definition is built from them.
     """
 
     name: str
@@ -156,3 +172,4 @@ class NodeKind:
     branch_targets: Callable[[Mapping[str, Any]], list[str]] = no_branches
     reads: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = reads_nothing
     not_taken: Callable[[Mapping[str, Any], Any], set[str]] = takes_every_branch
+    docs: Mapping[str, FieldDoc] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Check, Claimed, ClaimOutcome, Fail, Finish, NodeKind, is_number, unknown_fields
+from .base import Check, Claimed, ClaimOutcome, Fail, FieldDoc, Finish, NodeKind, is_number, unknown_fields
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists", "truthy")
 
@@ -190,4 +190,8 @@ KIND = NodeKind(
     branch_targets=branch_targets,
     reads=reads,
     not_taken=not_taken,
+    docs={
+        "conditions": FieldDoc("array", '[{"when", "then"}]: the first that holds is taken', items="object"),
+        "default": FieldDoc("key", "taken when no condition holds (null: the step fails)", nullable=True),
+    },
 )

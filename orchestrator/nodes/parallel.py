@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Check, Claimed, ClaimOutcome, Finish, NodeKind
+from .base import Check, Claimed, ClaimOutcome, FieldDoc, Finish, NodeKind
 
 
 def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
@@ -38,4 +38,5 @@ KIND = NodeKind(
     example={"branches": ["a"]},
     branch_targets=branch_targets,
     claim=claim,
+    docs={"branches": FieldDoc("array", "steps that all start when this one completes", items="key")},
 )

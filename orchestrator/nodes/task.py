@@ -6,7 +6,7 @@ from typing import Any
 
 from orchestrator.retries import DEFAULT_RETRY
 
-from .base import Check, NodeKind, is_number, json_size, unknown_fields
+from .base import Check, FieldDoc, NodeKind, is_number, json_size, unknown_fields
 
 MAX_PARAMS_BYTES = 64 * 1024
 MAX_RETRY_ATTEMPTS = 25
@@ -84,4 +84,12 @@ KIND = NodeKind(
     validate=validate,
     example={"action": {"tool": "noop", "params": {}}},
     claim=None,  # runs its action on an executor: the scheduler's approvals gate, workspace and attempt
+    docs={
+        "action": FieldDoc("object", '{"tool", "params"}: an action in the catalogue of the executor that runs it'),
+        "retry": FieldDoc("object", "max_attempts, backoff_seconds, max_backoff_seconds"),
+        "timeout_seconds": FieldDoc("number", "bound of one attempt (> 0)", maximum=MAX_TIMEOUT_SECONDS),
+        "requires_approval": FieldDoc("boolean", "ask a person even when the risk policy would not"),
+        "on_reject": FieldDoc("string", "a rejection fails the run or skips the step", choices=("fail", "skip")),
+        "executor": FieldDoc("string", "the executor that runs it, where several are configured (EXECUTOR_CHOICES)"),
+    },
 )

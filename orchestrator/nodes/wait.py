@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import Check, Claimed, ClaimOutcome, Finish, NodeKind, WaitUntil, is_number
+from .base import Check, Claimed, ClaimOutcome, FieldDoc, Finish, NodeKind, WaitUntil, is_number
 
 MAX_WAIT_SECONDS = 366 * 24 * 3600
 
@@ -57,5 +57,15 @@ def claim(claimed: Claimed) -> ClaimOutcome:
 
 
 KIND = NodeKind(
-    name="WAIT", fields=frozenset({"wait"}), validate=validate, example={"wait": {"seconds": 0}}, claim=claim
+    name="WAIT",
+    fields=frozenset({"wait"}),
+    validate=validate,
+    example={"wait": {"seconds": 0}},
+    claim=claim,
+    docs={
+        "wait": FieldDoc(
+            "object",
+            '{"seconds": n} or {"until": ISO 8601 with a timezone}, at most MAX_WAIT_DAYS (default 366) ahead',
+        )
+    },
 )

@@ -30,6 +30,7 @@ def test_every_registered_type_has_a_complete_descriptor(name: str) -> None:
     assert kind.fields, "a type has fields of its own"
     assert not kind.fields & definitions.COMMON_NODE_FIELDS
     assert set(kind.example) <= kind.fields
+    assert set(kind.docs) == kind.fields, "every field of the type is documented (the API schema is built from it)"
     for hook in (kind.validate, kind.branch_targets, kind.reads, kind.not_taken):
         assert callable(hook)
     # Its example is valid in a definition (it may name the node "a" as a branch).

@@ -33,7 +33,8 @@ T = TypeVar("T", bound="NodeDefinitionRequest")
 
 @_attrs_define
 class NodeDefinitionRequest:
-    """ Documentation of a node definition (validated by the engine, see SPEC §3.1).
+    """ One step of a workflow: the fields every type has, and each type's own fields (their descriptions name the
+    types that accept them). The server checks the whole definition and answers 400 naming each wrong field.
 
         Attributes:
             key (str):
@@ -45,17 +46,20 @@ class NodeDefinitionRequest:
             depends_on (list[str] | Unset):
             on_failure (OnFailureEnum | Unset): * `fail` - fail
                 * `continue` - continue
-            action (NodeDefinitionRequestAction | Unset): TASK: {"tool", "params"}
-            retry (NodeDefinitionRequestRetry | Unset): TASK: max_attempts, backoff_seconds, max_backoff_seconds
-            timeout_seconds (float | Unset): TASK: bound of one attempt (> 0)
-            requires_approval (bool | Unset):
+            action (NodeDefinitionRequestAction | Unset): TASK: {"tool", "params"}: an action in the catalogue of the
+                executor that runs it
+            executor (str | Unset): TASK: the executor that runs it, where several are configured (EXECUTOR_CHOICES)
             on_reject (OnRejectEnum | Unset): * `fail` - fail
                 * `skip` - skip
-            conditions (list[NodeDefinitionRequestConditionsItem] | Unset): DECISION
-            default (None | str | Unset): DECISION
-            branches (list[str] | Unset): PARALLEL
-            wait (NodeDefinitionRequestWait | Unset): WAIT: {"seconds": n} or {"until": ISO 8601 timestamp with a timezone},
-                at most MAX_WAIT_DAYS (default 366) ahead
+            requires_approval (bool | Unset): TASK: ask a person even when the risk policy would not
+            retry (NodeDefinitionRequestRetry | Unset): TASK: max_attempts, backoff_seconds, max_backoff_seconds
+            timeout_seconds (float | Unset): TASK: bound of one attempt (> 0)
+            conditions (list[NodeDefinitionRequestConditionsItem] | Unset): DECISION: [{"when", "then"}]: the first that
+                holds is taken
+            default (None | str | Unset): DECISION: taken when no condition holds (null: the step fails)
+            branches (list[str] | Unset): PARALLEL: steps that all start when this one completes
+            wait (NodeDefinitionRequestWait | Unset): WAIT: {"seconds": n} or {"until": ISO 8601 with a timezone}, at most
+                MAX_WAIT_DAYS (default 366) ahead
      """
 
     key: str
@@ -64,10 +68,11 @@ class NodeDefinitionRequest:
     depends_on: list[str] | Unset = UNSET
     on_failure: OnFailureEnum | Unset = UNSET
     action: NodeDefinitionRequestAction | Unset = UNSET
+    executor: str | Unset = UNSET
+    on_reject: OnRejectEnum | Unset = UNSET
+    requires_approval: bool | Unset = UNSET
     retry: NodeDefinitionRequestRetry | Unset = UNSET
     timeout_seconds: float | Unset = UNSET
-    requires_approval: bool | Unset = UNSET
-    on_reject: OnRejectEnum | Unset = UNSET
     conditions: list[NodeDefinitionRequestConditionsItem] | Unset = UNSET
     default: None | str | Unset = UNSET
     branches: list[str] | Unset = UNSET
@@ -104,18 +109,20 @@ class NodeDefinitionRequest:
         if not isinstance(self.action, Unset):
             action = self.action.to_dict()
 
-        retry: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.retry, Unset):
-            retry = self.retry.to_dict()
-
-        timeout_seconds = self.timeout_seconds
-
-        requires_approval = self.requires_approval
+        executor = self.executor
 
         on_reject: str | Unset = UNSET
         if not isinstance(self.on_reject, Unset):
             on_reject = self.on_reject
 
+
+        requires_approval = self.requires_approval
+
+        retry: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.retry, Unset):
+            retry = self.retry.to_dict()
+
+        timeout_seconds = self.timeout_seconds
 
         conditions: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.conditions, Unset):
@@ -157,14 +164,16 @@ class NodeDefinitionRequest:
             field_dict["on_failure"] = on_failure
         if action is not UNSET:
             field_dict["action"] = action
+        if executor is not UNSET:
+            field_dict["executor"] = executor
+        if on_reject is not UNSET:
+            field_dict["on_reject"] = on_reject
+        if requires_approval is not UNSET:
+            field_dict["requires_approval"] = requires_approval
         if retry is not UNSET:
             field_dict["retry"] = retry
         if timeout_seconds is not UNSET:
             field_dict["timeout_seconds"] = timeout_seconds
-        if requires_approval is not UNSET:
-            field_dict["requires_approval"] = requires_approval
-        if on_reject is not UNSET:
-            field_dict["on_reject"] = on_reject
         if conditions is not UNSET:
             field_dict["conditions"] = conditions
         if default is not UNSET:
@@ -217,6 +226,20 @@ class NodeDefinitionRequest:
 
 
 
+        executor = d.pop("executor", UNSET)
+
+        _on_reject = d.pop("on_reject", UNSET)
+        on_reject: OnRejectEnum | Unset
+        if isinstance(_on_reject,  Unset):
+            on_reject = UNSET
+        else:
+            on_reject = check_on_reject_enum(_on_reject)
+
+
+
+
+        requires_approval = d.pop("requires_approval", UNSET)
+
         _retry = d.pop("retry", UNSET)
         retry: NodeDefinitionRequestRetry | Unset
         if isinstance(_retry,  Unset):
@@ -228,18 +251,6 @@ class NodeDefinitionRequest:
 
 
         timeout_seconds = d.pop("timeout_seconds", UNSET)
-
-        requires_approval = d.pop("requires_approval", UNSET)
-
-        _on_reject = d.pop("on_reject", UNSET)
-        on_reject: OnRejectEnum | Unset
-        if isinstance(_on_reject,  Unset):
-            on_reject = UNSET
-        else:
-            on_reject = check_on_reject_enum(_on_reject)
-
-
-
 
         _conditions = d.pop("conditions", UNSET)
         conditions: list[NodeDefinitionRequestConditionsItem] | Unset = UNSET
@@ -283,10 +294,11 @@ class NodeDefinitionRequest:
             depends_on=depends_on,
             on_failure=on_failure,
             action=action,
+            executor=executor,
+            on_reject=on_reject,
+            requires_approval=requires_approval,
             retry=retry,
             timeout_seconds=timeout_seconds,
-            requires_approval=requires_approval,
-            on_reject=on_reject,
             conditions=conditions,
             default=default,
             branches=branches,

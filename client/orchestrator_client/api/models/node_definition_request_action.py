@@ -20,7 +20,7 @@ T = TypeVar("T", bound="NodeDefinitionRequestAction")
 
 @_attrs_define
 class NodeDefinitionRequestAction:
-    """ TASK: {"tool", "params"}
+    """ TASK: {"tool", "params"}: an action in the catalogue of the executor that runs it
 
      """
 

@@ -20,7 +20,7 @@ T = TypeVar("T", bound="NodeDefinitionRequestWait")
 
 @_attrs_define
 class NodeDefinitionRequestWait:
-    """ WAIT: {"seconds": n} or {"until": ISO 8601 timestamp with a timezone}, at most MAX_WAIT_DAYS (default 366) ahead
+    """ WAIT: {"seconds": n} or {"until": ISO 8601 with a timezone}, at most MAX_WAIT_DAYS (default 366) ahead
 
      """
 
