@@ -117,6 +117,13 @@ def _approval_or_404(caller: Caller, approval_id: Any) -> ApprovalRequest:
         raise Http404(exc.detail) from exc
 
 
+def _shown(approval: ApprovalRequest) -> ApprovalRequest:
+    """``approval`` as a reader sees it, for pages only: an overdue request shows EXPIRED (and no buttons) even
+    before the periodic task writes it. In memory, never saved; a decision re-reads the row in its service."""
+    approval.status = selectors.status_of(approval)
+    return approval
+
+
 STASHED_REASON = "console_stashed_reason"
 
 
@@ -172,7 +179,7 @@ def _render_detail(
 @login_required
 def detail(request: HttpRequest, approval_id: Any) -> HttpResponse:
     caller = caller_for_user(request.user, request.session)
-    return _render_detail(request, caller, _approval_or_404(caller, approval_id))
+    return _render_detail(request, caller, _shown(_approval_or_404(caller, approval_id)))
 
 
 def outcome_text(approval: ApprovalRequest) -> str:
@@ -195,7 +202,7 @@ def state(request: HttpRequest, approval_id: Any) -> JsonResponse:
     """The request's state as a small JSON document, polled by its detail page to notice a decision made
     elsewhere (another reviewer, the API, expiry). Same tenancy as the page: another tenant's is a 404."""
     caller = caller_for_user(request.user, request.session)
-    approval = _approval_or_404(caller, approval_id)
+    approval = _shown(_approval_or_404(caller, approval_id))
     approvals_so_far = approval.decisions.filter(decision=DecisionKind.APPROVE).count()
     return JsonResponse(
         {

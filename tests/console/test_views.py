@@ -151,6 +151,20 @@ def test_requester_sees_the_self_approval_refusal(tenant) -> None:
     assert approval.status == ApprovalStatus.PENDING
 
 
+def test_an_overdue_request_shows_expired_before_anything_expires_the_row(tenant) -> None:
+    """Reads never write (issue 14): the page and its live state say EXPIRED, with no buttons, while the row is
+    still PENDING until the periodic task (or a decision) expires it."""
+    approval = pending_approval(tenant)
+    ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    reviewer = signed_in(tenant, Role.REVIEWER)
+    html = reviewer.get(reverse("console:approval", args=[approval.pk])).content.decode()
+    assert "expired</strong>" in html and "button approve" not in html and "button reject" not in html
+    state = reviewer.get(reverse("console:approval_state", args=[approval.pk])).json()
+    assert state["status"] == ApprovalStatus.EXPIRED and state["pending"] is False
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING
+
+
 def test_expired_request_shows_expired_without_buttons_and_refuses_a_decision(tenant) -> None:
     approval = pending_approval(tenant)
     ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
