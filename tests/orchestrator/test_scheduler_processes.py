@@ -115,7 +115,9 @@ def test_killed_worker_leaves_a_lease_that_expires_and_another_worker_retries(tm
             stop(second)
     attempts = list(WorkflowNodeRun.objects.filter(run=run).order_by("attempt"))
     assert [(a.attempt, a.status) for a in attempts] == [(1, "FAILED"), (2, "COMPLETED")]
-    assert "lease expired" in attempts[0].error
+    # The reaper (lease expired) or crash recovery (its heartbeat stopped; ``sleep`` is idempotent, issue 24) notices
+    # first, depending on timing: either way the attempt names the dead worker and another worker runs attempt 2.
+    assert "lease expired" in attempts[0].error or "died while running" in attempts[0].error
     assert f":{first.pid}" in attempts[0].error
     assert attempts[1].lease_owner.endswith(f":{second.pid}")
 
