@@ -26,7 +26,7 @@ from orchestrator.models import Membership, Tenant
 
 from . import delegation, links, selectors, services
 from .authority import STEP_UP_LEVELS
-from .models import ApprovalRequest, ApprovalStatus, DecisionKind, Delegation, RiskLevel
+from .models import ApprovalRequest, ApprovalStatus, DecisionKind, RiskLevel
 from .services import MAX_REASON_CHARS
 from .views import refusal_message
 
@@ -114,10 +114,7 @@ def delegations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_delegation(request: HttpRequest, delegation_id: Any) -> HttpResponse:
     """End one of my delegations (given or received) now."""
-    row = (
-        Delegation.objects.filter(pk=delegation_id, delegator_id=request.user.pk).first()
-        or Delegation.objects.filter(pk=delegation_id, delegate_id=request.user.pk).first()
-    )
+    row = delegation.delegations_of(request.user).filter(pk=delegation_id).first()
     if row is None:
         raise Http404("No such delegation.")
     try:

@@ -53,8 +53,13 @@ def validate_tenant_routing(override: Any) -> dict[str, Any]:
 
 def routing_for_tenant(tenant_id: Any) -> dict[str, Any]:
     """The effective routing of a tenant: the settings default with its override merged over it (one query)."""
+    return merge_policy(settings.APPROVAL_ROUTING, tenant_override(tenant_id))
+
+
+def tenant_override(tenant_id: Any) -> dict[str, Any]:
+    """A tenant's own routing override as saved (``{}`` when it has none); one query."""
     override = TenantRouting.objects.filter(tenant_id=tenant_id).values_list("config", flat=True).first()
-    return merge_policy(settings.APPROVAL_ROUTING, override or {})
+    return override or {}
 
 
 def set_tenant_routing(*, tenant: Tenant, config: Any) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 
 from orchestrator.models import Role, Tenant
 
-from ..models import TenantRouting
-from ..routing_config import set_tenant_routing
+from ..routing_config import set_tenant_routing, tenant_override
 from .views import caller_of
 
 
@@ -37,8 +36,7 @@ class TenantRoutingView(APIView):
     @extend_schema(responses=RoutingSerializer)
     def get(self, request: Request, tenant_id: Any) -> Response:
         tenant = self._tenant(request, tenant_id)
-        config = TenantRouting.objects.filter(tenant=tenant).values_list("config", flat=True).first()
-        return Response({"routing": config or {}})
+        return Response({"routing": tenant_override(tenant.pk)})
 
     @extend_schema(request=RoutingSerializer, responses=RoutingSerializer)
     def put(self, request: Request, tenant_id: Any) -> Response:
