@@ -90,6 +90,10 @@ def test_the_delegation_page_records_and_ends_an_absence(tenant, reviewer_in) ->
     assert carol.user.username in carol.session.get("/console/delegations/").content.decode()
     to_self = alice.session.post("/console/delegations/", {**form, "delegate": alice.user.username})
     assert to_self.status_code == 400
+    outsider = reviewer_in()  # neither its delegator nor its delegate: the delegation does not exist for them
+    assert outsider.session.post(f"/console/delegations/{row.pk}/revoke/").status_code == 404
+    row.refresh_from_db()
+    assert row.revoked_at is None
     assert alice.session.post(f"/console/delegations/{row.pk}/revoke/").status_code == 302
     row.refresh_from_db()
     assert row.revoked_at is not None
