@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
+from orchestrator.admin_base import FittedAdmin, KeepRecordsMixin, ReadOnlyAdmin, ViewOnlyPagesMixin, service_action
 from orchestrator.admin_scope import TenantScopedAdmin
 from orchestrator.lib.errors import DomainError
 
@@ -65,7 +65,7 @@ class DelegationForm(forms.ModelForm):
 
 
 @admin.register(Delegation)
-class DelegationAdmin(TenantScopedAdmin):
+class DelegationAdmin(ViewOnlyPagesMixin, KeepRecordsMixin, FittedAdmin):
     form = DelegationForm
     list_display = ["delegator", "delegate", "starts_at", "ends_at", "revoked_at", "tenant"]
     list_filter = ["tenant"]
@@ -73,12 +73,6 @@ class DelegationAdmin(TenantScopedAdmin):
     search_fields = ["delegator__username", "delegate__username", "tenant__slug"]
     readonly_fields = ["revoked_at"]
     actions = ["end_now"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(self, request: HttpRequest, obj: Delegation, form: Any, change: bool) -> None:
         # Through the service (the form already ran its checks): the row and its audit entry.
@@ -92,13 +86,11 @@ class DelegationAdmin(TenantScopedAdmin):
         )
         obj.pk = created.pk
 
-    @admin.action(description="End the selected delegations now")
-    def end_now(self, request: HttpRequest, queryset: QuerySet[Delegation]) -> None:
-        ended = 0
-        for row in queryset.filter(revoked_at__isnull=True):
-            delegation.revoke_delegation(delegation=row)
-            ended += 1
-        messages.success(request, f"{ended} delegation(s) ended.")
+    end_now = service_action(
+        "End the selected delegations now",
+        lambda request, row: delegation.revoke_delegation(delegation=row),
+        done="Ended",
+    )
 
 
 @admin.register(SlackIdentity)
@@ -115,18 +107,8 @@ class SlackIdentityAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationOutbox)
-class NotificationOutboxAdmin(TenantScopedAdmin):
+class NotificationOutboxAdmin(ReadOnlyAdmin):
     list_display = ["approval", "channel", "kind", "recipient", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "kind", "tenant"]
     search_fields = ["recipient", "approval__summary"]
     list_select_related = ["approval", "tenant"]
-    readonly_fields = [f.name for f in NotificationOutbox._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

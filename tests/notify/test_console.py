@@ -7,10 +7,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from approvals import links
+from approvals import delegation, links
 from approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, Delegation
 from audit.models import AuditLog
 from orchestrator.lib import stepup
@@ -97,3 +98,33 @@ def test_the_delegation_page_records_and_ends_an_absence(tenant, reviewer_in) ->
     assert alice.session.post(f"/console/delegations/{row.pk}/revoke/").status_code == 302
     row.refresh_from_db()
     assert row.revoked_at is not None
+
+
+def test_the_admin_ends_selected_delegations_through_the_service_and_skips_an_ended_one(tenant, reviewer_in) -> None:
+    alice, carol = reviewer_in(), reviewer_in()
+    now = timezone.now()
+    live, ended = (
+        delegation.create_delegation(
+            tenant=tenant,
+            delegator=alice.user,
+            delegate=carol.user,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=offset),
+        )
+        for offset in (1, 2)
+    )
+    delegation.revoke_delegation(delegation=ended)
+    admin_user = get_user_model().objects.create_superuser("root-delegations", "root@example.com", "x")
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/approvals/delegation/",
+        {"action": "end_now", "_selected_action": [str(live.pk), str(ended.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ended 1 delegation." in page and "already revoked" in page
+    live.refresh_from_db()
+    assert live.revoked_at is not None
+    assert AuditLog.objects.filter(action="approval.delegation_revoked").count() == 2
