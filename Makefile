@@ -28,9 +28,13 @@ run: install
 	$(PY) manage.py bootstrap_demo --key-file var/demo-api-key
 	$(PY) manage.py run --port $(PORT)
 
-# Install and run the whole test suite (uses DATABASE_URL / REDIS_URL when set, SQLite otherwise).
+# Install and run the whole test suite (uses DATABASE_URL / REDIS_URL when set, SQLite otherwise) on TEST_WORKERS
+# pytest-xdist workers: the serial lane (tests marked chaos or e2e) runs in order on one worker while the other runs
+# the rest (tests/lanes.py; each worker has its own test database, Redis and DATA_DIR: tests/worker_isolation.py).
+# One pytest run, so any failing test fails `make test`. TEST_WORKERS=0 runs everything in one process (for --pdb).
+TEST_WORKERS ?= 2
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,8 @@ Tests marked ``postgres`` skip on SQLite with a reason; CI runs the whole suite 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +18,23 @@ from rest_framework.test import APIClient
 from orchestrator import services
 from orchestrator.lib.auth import generate_key, hash_key
 from orchestrator.models import ApiKey, Role, Scope, ServiceAccount, Tenant
+from tests import lanes
 from tests.factories import MembershipFactory, TenantFactory
 
 ALL_SCOPES = list(Scope.values)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the xdist controller under ``--dist loadgroup``: a folder where the workers leave their test groups."""
+    if not hasattr(config, "workerinput") and config.getoption("dist", default="no") == "loadgroup":
+        folder = tempfile.mkdtemp(prefix="pytest-lanes-")
+        os.environ[lanes.GROUPS_DIR_ENV] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return lanes.make_scheduler(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -29,6 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…"))
         if "redis" in item.keywords and not has_redis:
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
+    lanes.write_groups(config, items)  # the serial lane and module groups of `make test` (tests/lanes.py)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -157,10 +157,12 @@ def test_reviewer_approves_a_request_made_through_the_api_and_the_workflow_conti
 
     page.get_by_role("link", name="Follow the workflow run").click()
     page.wait_for_url(f"**/console/runs/{run_id}/")
+    from playwright.sync_api import expect
+
     try:  # the run page refreshes itself while the run is live
-        page.wait_for_function(
-            "document.getElementById('run-status').textContent.trim() === 'Completed'", timeout=60_000
-        )
+        # Not wait_for_function with a string: its polls after the first eval() in the page, which the console's
+        # CSP (no 'unsafe-eval') refuses, so it failed whenever the run was not complete at the first look.
+        expect(page.locator("#run-status")).to_have_text("Completed", timeout=60_000)
     except Exception:
         print(worker_log(celery_worker))
         raise
