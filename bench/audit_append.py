@@ -10,8 +10,8 @@ the start UPDATEs, ``workflow.started``, webhook outbox rows, one commit) for ``
 
 * throughput: workflows/s and audit entries/s (two entries per workflow);
 * the head lock, timed in-process: ``audit.services._lock_chain_head`` is wrapped (bench only) to time how long
-  acquiring it took (wait) and when it was first taken in the transaction; ``hold`` = first acquisition →
-  commit returned; ``share`` = hold / whole transaction;
+  acquiring it took (wait) and when it was first taken in the transaction, and the backend's ``commit`` to time
+  when the commit returned; ``hold`` = first acquisition → commit returned; ``share`` = hold / whole call;
 * wait events of the writers' backends, sampled every 5 ms from ``pg_stat_activity`` on a separate connection:
   the share of samples in ``Lock:*`` (waiting on another transaction: the head row), ``IO:WAL*``/``LWLock:WAL*``
   (commit flush), ``Client:ClientRead`` (idle in transaction: Python working between statements), active CPU;
@@ -30,6 +30,7 @@ import statistics
 import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,26 @@ def _instrument() -> dict[str, Any]:
         return head
 
     services._lock_chain_head = timed_lock  # type: ignore[assignment]
+    wrapper = type(connections["default"])
+    commit = wrapper.commit
+
+    def timed_commit(self: Any) -> None:
+        commit(self)
+        state["committed"] = time.perf_counter()  # the head is free from here (on_commit work comes after)
+
+    wrapper.commit = timed_commit  # type: ignore[method-assign]
     return state
 
 
 def writer(index: int, tenant_id: str, seconds: float, start_at: float, out: Any) -> None:
+    try:
+        _write(index, tenant_id, seconds, start_at, out)
+    except BaseException:
+        out.put({"error": traceback.format_exc()})  # the parent reports it instead of waiting for a result
+        raise
+
+
+def _write(index: int, tenant_id: str, seconds: float, start_at: float, out: Any) -> None:
     connections.close_all()  # never share the parent's connection
     with connection.cursor() as cursor:
         cursor.execute("SET application_name = %s", [APP_NAME])
@@ -99,16 +116,25 @@ def writer(index: int, tenant_id: str, seconds: float, start_at: float, out: Any
     deadline = time.perf_counter() + seconds
     done = 0
     while time.perf_counter() < deadline:
-        state["first"], state["waits"] = None, []
+        state["first"], state["waits"], state["committed"] = None, [], None
         began = time.perf_counter()
         runs.create_run(tenant=tenant, definition=DEFINITION)
         ended = time.perf_counter()
         txns.append(ended - began)
-        holds.append(ended - state["first"] if state["first"] is not None else 0.0)
+        if state["first"] is not None:
+            holds.append((state["committed"] or ended) - state["first"])
         waits_per_op.append(sum(state["waits"]))
         done += 1
-    out.put({"index": index, "done": done, "cpu": time.process_time() - cpu0, "txns": txns, "holds": holds,
-             "waits": waits_per_op})
+    out.put(
+        {
+            "index": index,
+            "done": done,
+            "cpu": time.process_time() - cpu0,
+            "txns": txns,
+            "holds": holds,
+            "waits": waits_per_op,
+        }
+    )
     connections.close_all()
 
 
@@ -163,6 +189,10 @@ def run_once(writers: int, tenants: list[str], seconds: float) -> dict[str, Any]
     thread = threading.Thread(target=sampler, args=(stop, counts))
     thread.start()
     results = [out.get(timeout=seconds + 120) for _ in procs]
+    failed = [r["error"] for r in results if "error" in r]
+    if failed:
+        stop.set()
+        raise SystemExit("a writer failed:\n" + failed[0])
     stop.set()
     thread.join()
     for proc in procs:
@@ -217,8 +247,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print("| writers × tenants | workflows/s | entries/s | txn p50/p95 ms | head wait mean/p95 ms (share of txn) "
-          "| head held p50 ms (share of txn) | CPU ms/workflow | load before → after |")
+    print(
+        "| writers × tenants | workflows/s | entries/s | txn p50/p95 ms | head wait mean/p95 ms (share of txn) "
+        "| head held p50 ms (share of txn) | CPU ms/workflow | load before → after |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(
@@ -228,8 +260,10 @@ def main() -> None:
             f"| {r['cpu_ms_per_workflow']} | {r['load_before'][0]} → {r['load_after'][0]} |"
         )
     for r in results:
-        print(f"\nwait events, {r['writers']} × {r['tenants']}: " + ", ".join(
-            f"{k} {v:.0%}" for k, v in r["wait_events"].items()))
+        print(
+            f"\nwait events, {r['writers']} × {r['tenants']}: "
+            + ", ".join(f"{k} {v:.0%}" for k, v in r["wait_events"].items())
+        )
 
 
 if __name__ == "__main__":

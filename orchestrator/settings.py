@@ -97,7 +97,8 @@ if DATABASE_URL:
         "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        # django-prometheus's backend plus pre-commit work (orchestrator.lib.precommit: the audit chain, issue 22).
+        DATABASES["default"]["ENGINE"] = "orchestrator.lib.postgresql_backend"
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
     DATABASES = {
