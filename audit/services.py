@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from orchestrator import metrics
@@ -92,8 +93,35 @@ def append_entries(entries: Sequence[AuditLog]) -> None:
             entry.sequence, entry.prev_hash, entry.key_id = sequence, prev_hash, ring.current_id
             fields = {name: getattr(entry, name) for name in ENTRY_FIELDS}
             entry.hash = prev_hash = ring.mac(entry.key_id, entry.prev_hash + canonical_entry(fields))
-        AuditLog.objects.bulk_create(by_chain[chain])
-        AuditChainHead.objects.filter(chain=chain).update(last_sequence=sequence, last_hash=prev_hash)
+        _insert_and_advance(chain, by_chain[chain], sequence, prev_hash)
+
+
+def _insert_and_advance(chain: str, entries: list[AuditLog], last_sequence: int, last_hash: str) -> None:
+    """Insert ``entries`` and move ``chain``'s head to ``(last_sequence, last_hash)``.
+
+    On PostgreSQL both are one statement (the INSERT as a data-modifying CTE of the head's UPDATE): the head is
+    locked for the round trips between the lock and the commit, so each one saved shortens every writer's queue
+    (issue 22). The INSERT is Django's own, compiled from the model (same columns and value preparation as
+    ``bulk_create``). Elsewhere (SQLite) two ORM statements.
+    """
+    if connection.vendor != "postgresql":
+        AuditLog.objects.bulk_create(entries)
+        AuditChainHead.objects.filter(chain=chain).update(last_sequence=last_sequence, last_hash=last_hash)
+        return
+    query = InsertQuery(AuditLog)
+    query.insert_values([f for f in AuditLog._meta.concrete_fields if not f.generated], entries)
+    [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    sql = (
+        f"WITH appended AS ({insert_sql}) "  # noqa: S608 - Django's compiled INSERT and a table name from metadata
+        f"UPDATE {head_table} SET last_sequence = %s, last_hash = %s WHERE chain = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*insert_params, last_sequence, last_hash, chain))
+        if cursor.rowcount != 1:  # the head was locked by this transaction a moment ago: it cannot be gone
+            raise RuntimeError(f"audit chain head {chain!r} vanished while appending")
+    for entry in entries:
+        entry._state.adding, entry._state.db = False, connection.alias
 
 
 def record_event(record: Recorded) -> AuditLog:
