@@ -48,11 +48,6 @@ def register(kind: str, handler: Callable[[Sequence[Any]], None]) -> None:
     _handlers[kind] = handler
 
 
-def supported(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """True when ``using``'s backend runs deferred items before committing (our PostgreSQL backend)."""
-    return bool(getattr(connections[using], "runs_before_commit", False))
-
-
 def defer(kind: str, item: Any, using: str = DEFAULT_DB_ALIAS) -> bool:
     """Queue ``item`` for ``kind``'s handler just before the current transaction commits.
 
