@@ -35,7 +35,8 @@ from orchestrator import metrics, progress, quarantine, wakeups
 from orchestrator import nodes as node_types
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
 from orchestrator.lib import units
-from orchestrator.models import NodeStatus, WorkflowNode
+from orchestrator.lib.waiting import run_changed
+from orchestrator.models import NodeStatus, WorkflowNode, WorkflowRun
 from orchestrator.nodes.base import Claimed, Fail, Finish, NodeKind
 from orchestrator.transitions import NODE, NodeAction
 from workspaces import scheduling
@@ -213,9 +214,10 @@ def _prepare_claim(
 
 def _defer(node: WorkflowNode, seconds: float, now: datetime) -> None:
     """Leave the node READY but not due before ``seconds`` from now (and tick again then)."""
-    WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
+    if WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
         not_before=now + timedelta(seconds=seconds), updated_at=now
-    )
+    ):
+        run_changed(node.run_id)
     wakeups.wake(countdown=seconds)
 
 
@@ -263,10 +265,13 @@ def _lock_workspace(node: WorkflowNode, attempt_id: Any, seen: dict[Any, Any], n
 def workspace_settled(workspace_id: Any, status: str) -> None:
     """Readiness listener (registered in ``OrchestratorConfig.ready``): provisioning of ``workspace_id`` settled
     (READY or FAILED), so the nodes waiting for it are due now; tick."""
-    now = timezone.now()
-    WorkflowNode.objects.filter(
-        run__workspace_id=workspace_id, run__status="RUNNING", status=NodeStatus.READY, not_before__gt=now, error=""
-    ).update(not_before=now)
+    with transaction.atomic():
+        # The workspace's status shows in its runs: their waiters are woken, not only those of deferred nodes.
+        for run_id in WorkflowRun.objects.filter(workspace_id=workspace_id, status="RUNNING").values_list(
+            "pk", flat=True
+        ):
+            run_changed(run_id)
+        progress.bring_forward_workspace_nodes(workspace_id, timezone.now())
     wakeups.enqueue_tick()
 
 
@@ -292,9 +297,10 @@ def _claim_control_node(kind: NodeKind, node: WorkflowNode, now: datetime) -> No
         progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
     else:
         timer = NODE[NodeAction.START_TIMER]
-        WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
+        if WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
             status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
-        )
+        ):
+            run_changed(node.run_id)  # the WAIT began
         wakeups.wake(countdown=(outcome.due - now).total_seconds())
 
 

@@ -259,8 +259,9 @@ class WorkflowViewSet(ScopedViewSet):
                 "wait",
                 float,
                 description=(
-                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run's or a node's status to change "
-                    "before answering; send the last ETag as If-None-Match to wait for a change from that state."
+                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run to change (its status, a node's "
+                    "status, attempts, output, error or timer) before answering; send the last ETag as If-None-Match "
+                    "to wait for a change from that state."
                 ),
             )
         ]
@@ -272,9 +273,8 @@ class WorkflowViewSet(ScopedViewSet):
             run = selectors.get_run_detail_for(caller_of(request), self.kwargs["pk"])
             selectors.annotate_approval_facts(run, run.nodes.all())
             data = represent(RunDetailSerializer, run)
-            nodes = data.get("nodes") or [] if isinstance(data, dict) else []
-            state = [data.get("status"), [[n.get("key"), n.get("status")] for n in nodes if isinstance(n, dict)]]
-            return state, data
+            # The whole representation: every change the engine announces (``waiting.run_changed``) answers.
+            return data, data
 
         etag, data = waiting.wait_for_change(
             [waiting.channel("workflow", self.kwargs["pk"])],

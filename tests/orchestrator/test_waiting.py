@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orchestrator import scheduler
@@ -112,3 +113,154 @@ def test_cancelling_a_run_wakes_its_waiter(api: APIClient, tenant: Any, key_clie
     waiter.join(30)
     assert waiter.response.json()["status"] == "CANCELLED"
     assert waiter.elapsed < 4, waiter.elapsed
+
+
+# --- Every change the engine makes wakes the run's waiters (issue 19, gap 1) ---------------------------------------
+
+PROMPT_SECONDS = 8.0  # well before the waiters' 20 s deadline, with room for a loaded machine
+
+
+@pytest.fixture
+def announced_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiters re-read only when an announcement wakes them (or at their deadline): without Redis they would
+    otherwise re-read every second and hide a change nothing announced."""
+    monkeypatch.setattr(waiting, "POLL_SECONDS", 60.0)
+
+
+def etag_of_run(client: APIClient, run_id: str) -> str:
+    answer = client.get(f"/api/v1/workflows/{run_id}")
+    assert answer.status_code == 200, answer.json()
+    return str(answer["ETag"])
+
+
+def woken_by(client: APIClient, run_id: str, change: Any) -> dict[str, Any]:
+    """Park a waiter on the run's current state (its ETag), make ``change``, and return the answer; fails unless
+    the waiter answered well before its deadline."""
+    waiter = Waiter(client, f"/api/v1/workflows/{run_id}?wait=20", HTTP_IF_NONE_MATCH=etag_of_run(client, run_id))
+    waiter.start()
+    poll(lambda: waiting.hub.waiting() == 1, 10, "the request waiting")
+    change()
+    waiter.join(30)
+    assert waiter.response is not None and waiter.response.status_code == 200
+    assert waiter.elapsed < PROMPT_SECONDS, f"answered after {waiter.elapsed:.1f}s: the change was not announced"
+    body: dict[str, Any] = waiter.response.json()
+    return body
+
+
+def node_status(run: dict[str, Any], key: str) -> str:
+    return str(next(n["status"] for n in run["nodes"] if n["key"] == key))
+
+
+def the_attempt(run_id: str, key: str) -> str:
+    from orchestrator.models import NodeRunStatus, WorkflowNodeRun
+
+    return str(
+        WorkflowNodeRun.objects.get(run_id=run_id, node__key=key, status=NodeRunStatus.RUNNING).pk  # one RUNNING
+    )
+
+
+def test_each_engine_change_wakes_the_runs_waiter(
+    api: APIClient, tenant: Any, key_client: Any, announced_only: None
+) -> None:
+    """A node starting, completing, a WAIT beginning and the run finishing each answer a waiting GET at once, on
+    PostgreSQL (one-statement completion) and SQLite (the portable path) alike."""
+    from orchestrator import completion
+    from orchestrator.models import WorkflowNode
+
+    body = {
+        "name": "announced",
+        "start": True,
+        "nodes": [
+            {"key": "a", "type": "TASK", "action": {"tool": "noop", "params": {}}},
+            {"key": "w", "type": "WAIT", "depends_on": ["a"], "wait": {"seconds": 3600}},
+        ],
+    }
+    created = api.post("/api/v1/workflows", body, format="json")
+    assert created.status_code == 201, created.json()
+    run_id = created.json()["id"]
+    client = key_client(tenant)
+
+    started = woken_by(client, run_id, lambda: scheduler.tick(dispatch=lambda ids: None))
+    assert node_status(started, "a") == "RUNNING"
+
+    completed = woken_by(
+        client, run_id, lambda: completion.complete_node_run(node_run_id=the_attempt(run_id, "a"), output={"ok": 1})
+    )
+    assert node_status(completed, "a") == "COMPLETED" and node_status(completed, "w") == "READY"
+
+    timer = woken_by(client, run_id, lambda: scheduler.tick(dispatch=lambda ids: None))
+    assert node_status(timer, "w") == "WAITING"
+
+    # The clock jumps past the timer (a test's stand-in for an hour); then the tick ends the WAIT and the run.
+    WorkflowNode.objects.filter(run_id=run_id, key="w").update(not_before=timezone.now())
+    finished = woken_by(client, run_id, lambda: scheduler.tick(dispatch=lambda ids: None))
+    assert finished["status"] == "COMPLETED" and node_status(finished, "w") == "COMPLETED"
+
+
+def test_a_failed_attempt_that_retries_wakes_the_runs_waiter(
+    api: APIClient, tenant: Any, key_client: Any, announced_only: None
+) -> None:
+    """An attempt failing with retries left puts its node back to READY (backoff): no event, still announced; and
+    the retry's attempt starting is announced too."""
+    from orchestrator import completion
+    from orchestrator.models import WorkflowNode
+
+    body = {
+        "name": "retried",
+        "start": True,
+        "nodes": [
+            {"key": "a", "type": "TASK", "action": {"tool": "noop", "params": {}}, "retry": {"max_attempts": 3}}
+        ],
+    }
+    run_id = api.post("/api/v1/workflows", body, format="json").json()["id"]
+    client = key_client(tenant)
+    scheduler.tick(dispatch=lambda ids: None)
+    retried = woken_by(
+        client, run_id, lambda: completion.fail_node_run(node_run_id=the_attempt(run_id, "a"), error="flaky")
+    )
+    assert node_status(retried, "a") == "READY" and retried["status"] == "RUNNING"
+    WorkflowNode.objects.filter(run_id=run_id, key="a").update(not_before=timezone.now())  # the backoff passed
+    restarted = woken_by(client, run_id, lambda: scheduler.tick(dispatch=lambda ids: None))
+    assert node_status(restarted, "a") == "RUNNING" and next(n for n in restarted["nodes"])["attempts"] == 2
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_change_made_by_another_process_wakes_the_waiter_through_redis(
+    api: APIClient, tenant: Any, key_client: Any, announced_only: None, tmp_path: Any
+) -> None:
+    """The node is started by another process (a scheduler tick in a subprocess): only the Redis subscription
+    can carry that announcement here."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run_id = api.post(
+        "/api/v1/workflows",
+        {"name": "remote", "start": True, "nodes": [{"key": "a", "type": "TASK", "action": {"tool": "noop"}}]},
+        format="json",
+    ).json()["id"]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orchestrator.settings",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    tick = (
+        "import django; django.setup(); from orchestrator import scheduler; "
+        "print(scheduler.tick(dispatch=lambda ids: None))"
+    )
+
+    def remote_tick() -> None:
+        # The subscription is live before the change: the wake-up can only be the announcement's.
+        poll(waiting.hub.live.is_set, 10, "the Redis subscription")
+        done = subprocess.run(
+            [sys.executable, "-c", tick], cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True
+        )
+        assert done.returncode == 0 and done.stdout.strip() == b"1", done.stderr.decode()[-2000:]
+
+    started = woken_by(key_client(tenant), run_id, remote_tick)
+    assert node_status(started, "a") == "RUNNING"
