@@ -208,9 +208,7 @@ def test_a_failed_attempt_that_retries_wakes_the_runs_waiter(
     body = {
         "name": "retried",
         "start": True,
-        "nodes": [
-            {"key": "a", "type": "TASK", "action": {"tool": "noop", "params": {}}, "retry": {"max_attempts": 3}}
-        ],
+        "nodes": [{"key": "a", "type": "TASK", "action": {"tool": "noop", "params": {}}, "retry": {"max_attempts": 3}}],
     }
     run_id = api.post("/api/v1/workflows", body, format="json").json()["id"]
     client = key_client(tenant)
