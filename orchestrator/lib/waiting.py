@@ -238,6 +238,20 @@ class Hub:
         with self._lock:
             return sum(len(v) for v in self._waiters.values())
 
+    def subscribed(self) -> None:
+        """Redis confirmed the subscription: a new generation; waiters that read before it re-read."""
+        with self._lock:
+            self.generation += 1
+            self.live.set()
+        self.wake_all()
+
+    def lost(self) -> None:
+        """The subscription is gone: what is announced until it is back is lost, so every waiter re-reads now and
+        polls meanwhile."""
+        with self._lock:
+            self.live.clear()
+        self.wake_all()
+
     def _ensure_listening(self) -> None:
         if not settings.REDIS_URL:
             return
@@ -263,16 +277,11 @@ class Hub:
                         self.wake(raw.decode() if isinstance(raw, bytes) else str(raw))
                     elif kind == "psubscribe":
                         # Live only once Redis confirmed it: ``psubscribe()`` returns before Redis has processed it,
-                        # and a PUBLISH in between reaches nobody. Waiters that read before now re-read.
-                        with self._lock:
-                            self.generation += 1
-                            self.live.set()
-                        self.wake_all()
+                        # and a PUBLISH in between reaches nobody.
+                        self.subscribed()
             except Exception:
                 logger.warning("wait hub lost its Redis subscription; retrying", exc_info=True)
-            with self._lock:
-                self.live.clear()
-            self.wake_all()  # sleeping waiters would miss what is announced until it is back: they poll meanwhile
+            self.lost()
             # Waiters re-check on their own meanwhile; reconnect after a pause, not in a tight loop.
             threading.Event().wait(1.0)
 

@@ -262,3 +262,139 @@ def test_a_change_made_by_another_process_wakes_the_waiter_through_redis(
 
     started = woken_by(key_client(tenant), run_id, remote_tick)
     assert node_status(started, "a") == "RUNNING"
+
+
+# --- Announcements are coalesced per transaction, and never dropped by a savepoint -------------------------------
+
+
+def test_announcements_are_published_once_per_key_per_transaction_after_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import transaction
+
+    published: list[list[str]] = []
+    monkeypatch.setattr(waiting, "publish_many", published.append)
+    with transaction.atomic():
+        for _ in range(3):
+            waiting.run_changed("R1")
+        waiting.changed("approval", "A1")
+        assert published == []  # nothing before commit
+    assert published == [["orch:changed:approval:a1", "orch:changed:workflow:r1"]]
+    published.clear()
+    waiting.run_changed("R2")  # outside a transaction: at once
+    assert published == [["orch:changed:workflow:r2"]]
+
+
+def test_an_announcement_after_a_rolled_back_savepoint_is_still_published(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first announcement registered the transaction's callback inside a savepoint that rolled back (and took
+    the callback with it); the same key announced again afterwards must still be published."""
+    from django.db import transaction
+
+    published: list[list[str]] = []
+    monkeypatch.setattr(waiting, "publish_many", published.append)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                waiting.run_changed("R1")
+                raise RuntimeError("this unit failed")
+        except RuntimeError:
+            pass
+        waiting.run_changed("R1")
+    assert published == [["orch:changed:workflow:r1"]]
+
+
+@pytest.mark.redis
+def test_one_redis_round_trip_per_transaction(settings: Any) -> None:
+    from django.db import transaction
+
+    before = waiting.Stats.round_trips
+    with transaction.atomic():
+        for n in range(5):
+            waiting.run_changed(f"R{n}")
+    assert waiting.Stats.round_trips == before + 1
+
+
+# --- Lost wake-ups: the subscription's gaps (issue 19, gap 2) -------------------------------------------------------
+
+
+class Resource:
+    """A resource whose state the test changes without announcing it (the announcement is lost in a gap)."""
+
+    def __init__(self) -> None:
+        self.state = "A"
+        self.reads = 0
+        self.during_first_read: Any = None
+
+    def read(self) -> tuple[Any, Any]:
+        self.reads += 1
+        seen = self.state
+        if self.reads == 1 and self.during_first_read is not None:
+            self.during_first_read()
+        return seen, seen
+
+
+def waited(resource: Resource, seconds: float = 20) -> tuple[str, float]:
+    began = time.monotonic()
+    _, value = waiting.wait_for_change(["orch:changed:test:x"], resource.read, baseline=None, seconds=seconds)
+    return value, time.monotonic() - began
+
+
+@pytest.fixture
+def driven_hub(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The hub without its Redis thread (the test plays Redis: ``subscribed()``, ``lost()``), and a poll interval
+    far below the waiters' 20 s deadline."""
+    settings.REDIS_URL = ""
+    monkeypatch.setattr(waiting, "POLL_SECONDS", 0.2)
+    hub = waiting.hub
+    yield hub
+    hub.lost()
+
+
+def test_a_change_before_the_subscription_is_confirmed_is_not_lost(driven_hub: Any) -> None:
+    """The request reads while the hub is still subscribing; meanwhile a change is committed and its PUBLISH reaches
+    nobody; then Redis confirms the subscription. The waiter must not sleep to its deadline on the old state."""
+    driven_hub.lost()
+    resource = Resource()
+
+    def change_then_confirm() -> None:
+        resource.state = "B"  # announced while not subscribed: lost
+        driven_hub.subscribed()
+
+    resource.during_first_read = change_then_confirm
+    value, elapsed = waited(resource)
+    assert value == "B" and elapsed < 5, elapsed
+
+
+def test_a_change_while_the_subscription_is_down_is_not_lost(driven_hub: Any) -> None:
+    """A waiter sleeps under a live subscription; the connection drops, a change is announced into the gap, and the
+    subscription comes back. The waiter must see the change well before its deadline."""
+    driven_hub.subscribed()
+    resource = Resource()
+    outcome: list[tuple[str, float]] = []
+    thread = threading.Thread(target=lambda: outcome.append(waited(resource)), daemon=True)
+    thread.start()
+    poll(lambda: resource.reads >= 1 and waiting.hub.waiting() == 1, 10, "the waiter sleeping")
+    driven_hub.lost()
+    resource.state = "B"  # announced while the subscription is down: lost
+    driven_hub.subscribed()
+    thread.join(20)
+    [(value, elapsed)] = outcome
+    assert value == "B" and elapsed < 5, elapsed
+
+
+def test_a_subscription_renewed_during_the_read_is_not_trusted(driven_hub: Any, monkeypatch: Any) -> None:
+    """The subscription drops and comes back while the request reads (its wake-ups raced ahead of the read): the
+    waiter cannot know whether an announcement fell into the gap, so it re-reads instead of sleeping."""
+    driven_hub.subscribed()
+    resource = Resource()
+    # Renewals that wake nobody: only the generation tells the waiter the subscription changed under it.
+    monkeypatch.setattr(driven_hub, "wake_all", lambda: None)
+
+    def renewed_with_a_lost_change() -> None:
+        driven_hub.lost()
+        resource.state = "B"
+        driven_hub.subscribed()
+
+    resource.during_first_read = renewed_with_a_lost_change
+    value, elapsed = waited(resource)
+    assert value == "B" and elapsed < 5, elapsed
