@@ -126,7 +126,7 @@ class Orchestrator:
         return self._json("POST", "/workflows", json=definition)  # type: ignore[no-any-return]
 
     def get_workflow(self, workflow_id: str, *, wait: float = 0, etag: str | None = None) -> dict[str, Any]:
-        """The run; with ``wait`` (≤ 30 s), answered when its status or a node's changes (from ``etag``)."""
+        """The run; with ``wait`` (≤ 30 s), answered when the run changes (from ``etag``)."""
         return self._wait(f"/workflows/{workflow_id}", wait, etag)[0]
 
     def wait_for_workflow(self, workflow_id: str, *, timeout: float | None = None) -> dict[str, Any]:

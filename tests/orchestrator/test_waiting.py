@@ -398,3 +398,45 @@ def test_a_subscription_renewed_during_the_read_is_not_trusted(driven_hub: Any, 
     resource.during_first_read = renewed_with_a_lost_change
     value, elapsed = waited(resource)
     assert value == "B" and elapsed < 5, elapsed
+
+
+def test_an_approval_waiter_is_answered_when_its_deadline_shows_it_expired(
+    api: APIClient, tenant: Any, key_client: Any, announced_only: None
+) -> None:
+    """Nothing is announced when a PENDING request's time runs out (reads never write; the expiry job runs later),
+    yet it is shown EXPIRED from then on: the waiter re-reads at that moment, not at its own deadline."""
+    from datetime import timedelta
+
+    from approvals.models import ApprovalRequest
+
+    _, approval_id = pending_approval(api)
+    ApprovalRequest.objects.filter(pk=approval_id).update(expires_at=timezone.now() + timedelta(seconds=2))
+    client = key_client(tenant)
+    current = client.get(f"/api/v1/approvals/{approval_id}")
+    assert current.json()["status"] == "PENDING"
+    waiter = Waiter(client, f"/api/v1/approvals/{approval_id}?wait=20", HTTP_IF_NONE_MATCH=current["ETag"])
+    waiter.start()
+    waiter.join(30)
+    assert waiter.response.json()["status"] == "EXPIRED"
+    assert waiter.elapsed < PROMPT_SECONDS, waiter.elapsed
+
+
+def test_a_vote_short_of_the_quorum_wakes_the_approval_waiter(
+    api: APIClient, tenant: Any, key_client: Any, announced_only: None
+) -> None:
+    """A first approval of a request needing two emits no event but shows in its decisions: announced."""
+    from approvals.models import ApprovalRequest
+
+    _, approval_id = pending_approval(api)
+    ApprovalRequest.objects.filter(pk=approval_id).update(required_approvals=2)
+    client = key_client(tenant)
+    current = client.get(f"/api/v1/approvals/{approval_id}")
+    waiter = Waiter(client, f"/api/v1/approvals/{approval_id}?wait=20", HTTP_IF_NONE_MATCH=current["ETag"])
+    waiter.start()
+    poll(lambda: waiting.hub.waiting() == 1, 10, "the request waiting")
+    voted = key_client(tenant).post(f"/api/v1/approvals/{approval_id}/approve", {}, format="json")
+    assert voted.status_code == 200, voted.json()
+    waiter.join(30)
+    answer = waiter.response.json()
+    assert answer["status"] == "PENDING" and len(answer["decisions"]) == 1
+    assert waiter.elapsed < PROMPT_SECONDS, waiter.elapsed
