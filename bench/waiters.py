@@ -81,6 +81,33 @@ def database_connections(url: str) -> int:
         return int(row[0]) - 1 if row else -1  # not counting this one
 
 
+def connections_per_worker(master_pid: int, port: int) -> list[int]:
+    """Established client connections each gunicorn worker (child of ``master_pid``) holds on ``port``, from /proc
+    (Linux): how evenly the kernel spread the parked waiters over the workers."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, our local port
+                established.add(fields[9])  # the socket's inode
+    counts = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) != master_pid:
+                continue
+            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except (OSError, IndexError, ValueError):
+            continue
+        counts.append(sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in established))
+    return sorted(counts, reverse=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--waiters", type=int, default=200)
@@ -89,6 +116,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=128, help="GUNICORN_THREADS")
     parser.add_argument("--late", type=float, default=5.0, help="a wake-up slower than this many seconds is late")
+    parser.add_argument("--wait", type=float, default=30, help="seconds of each ?wait=")
+    parser.add_argument(
+        "--no-etag", action="store_true", help="wait without If-None-Match (the bench before 2026-11-30 did)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", "")
@@ -118,6 +149,8 @@ def main() -> int:
     headers = {"Authorization": f"Bearer {key.strip().splitlines()[-1]}"}
     results: dict[str, Any] = {
         "waiters": args.waiters,
+        "wait": args.wait,
+        "etag": not args.no_etag,
         "workers": args.workers,
         "threads": args.threads,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
@@ -151,8 +184,9 @@ def main() -> int:
             etag = session.get(url, headers=headers, timeout=40).headers.get("ETag", "")
             parked.release()
             while not stop.is_set():
+                sent = headers if args.no_etag else {**headers, "If-None-Match": etag}
                 try:
-                    response = session.get(f"{url}?wait=30", headers={**headers, "If-None-Match": etag}, timeout=60)
+                    response = session.get(f"{url}?wait={args.wait:g}", headers=sent, timeout=args.wait + 30)
                 except requests.RequestException as exc:
                     waiter_errors.append(type(exc).__name__)
                     continue
@@ -173,6 +207,9 @@ def main() -> int:
             parked.acquire()
         time.sleep(2)  # let the last GETs reach the server and park (a settle time, not a wait for a state)
         results["db_connections_while_waiting"] = database_connections(database_url)
+        results["connections_per_worker_while_waiting"] = connections_per_worker(
+            service.processes["web"].pid, service.port
+        )
         results["with_waiters"] = closed_loop(base, headers, ids, args.clients, args.duration)
         results["db_connections_after_load"] = database_connections(database_url)
 
@@ -186,7 +223,7 @@ def main() -> int:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(cancel, ids))
         stop.set()  # a waiter whose run did not cancel gives up after its current wait
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + args.wait + 10
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         wake = [(answered[i] - cancelled[i]) * 1000 for i in ids if i in answered and i in cancelled]
