@@ -81,10 +81,11 @@ class ApprovalViewSet(ScopedViewSet):
             approval = self.get_object()
             data = dict(ApprovalDetailSerializer(approval).data)
             # A live request is shown EXPIRED at its deadline by the clock alone (nothing is announced then).
-            deadlines[0] = {
-                ApprovalStatus.PENDING: approval.expires_at,
-                ApprovalStatus.APPROVED: approval.valid_until,
-            }.get(data.get("status"))
+            shown = data.get("status")
+            if shown == ApprovalStatus.PENDING:
+                deadlines[0] = approval.expires_at
+            else:
+                deadlines[0] = approval.valid_until if shown == ApprovalStatus.APPROVED else None
             return data, data
 
         etag, data = waiting.wait_for_change(
