@@ -345,9 +345,9 @@ def driven_hub(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     far below the waiters' 20 s deadline."""
     settings.REDIS_URL = ""
     monkeypatch.setattr(waiting, "POLL_SECONDS", 0.2)
-    hub = waiting.hub
-    yield hub
-    hub.lost()
+    hub = waiting.Hub()  # not the process's hub, whose Redis thread other tests may have started
+    monkeypatch.setattr(waiting, "hub", hub)
+    return hub
 
 
 def test_a_change_before_the_subscription_is_confirmed_is_not_lost(driven_hub: Any) -> None:
@@ -440,3 +440,28 @@ def test_a_vote_short_of_the_quorum_wakes_the_approval_waiter(
     answer = waiter.response.json()
     assert answer["status"] == "PENDING" and len(answer["decisions"]) == 1
     assert waiter.elapsed < PROMPT_SECONDS, waiter.elapsed
+
+
+def test_without_redis_a_change_announced_elsewhere_is_seen_by_the_poll(
+    api: APIClient, tenant: Any, key_client: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded default (``make run``: SQLite, no Redis): the worker process's announcements cannot reach the web
+    process, so a waiter re-reads every ``POLL_SECONDS``. Here the node starts with its announcement lost (as it is
+    across processes), and the waiter still answers within a poll or two, not at its 20 s deadline."""
+    settings.REDIS_URL = ""
+    monkeypatch.setattr(waiting, "POLL_SECONDS", 0.5)
+    monkeypatch.setattr(waiting, "hub", waiting.Hub())  # without the Redis subscription earlier tests started
+    run_id = api.post(
+        "/api/v1/workflows",
+        {"name": "polled", "start": True, "nodes": [{"key": "a", "type": "TASK", "action": {"tool": "noop"}}]},
+        format="json",
+    ).json()["id"]
+    client = key_client(tenant)
+
+    def start_unannounced() -> None:
+        with monkeypatch.context() as patch:
+            patch.setattr(waiting, "publish_many", lambda keys: None)  # announced in "another process"
+            scheduler.tick(dispatch=lambda ids: None)
+
+    started = woken_by(client, run_id, start_unannounced)
+    assert node_status(started, "a") == "RUNNING"
