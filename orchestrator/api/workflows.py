@@ -41,6 +41,7 @@ from orchestrator.models import (
     WorkflowRun,
 )
 from orchestrator.nodes.base import FieldDoc
+from orchestrator.nodes.human_input import field_order
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
 
@@ -73,6 +74,9 @@ class NodeInputSerializer(serializers.Serializer):
 
     prompt = serializers.CharField(help_text="What the person is asked.")
     form = serializers.JSONField(help_text="The JSON Schema of the values (an object of fields).")
+    field_order = serializers.ListField(
+        child=serializers.CharField(), help_text="The form's field names in the order the definition wrote them."
+    )
     groups = serializers.ListField(
         child=serializers.CharField(), help_text="Who may submit: members of these groups (empty: any reviewer)."
     )
@@ -98,6 +102,7 @@ def node_input(node: WorkflowNode) -> dict[str, Any] | None:
     return {
         "prompt": config.get("prompt", ""),
         "form": config.get("form") or {},
+        "field_order": field_order(config),
         "groups": list((config.get("assignees") or {}).get("groups") or []),
         "due_at": due_at,
         "has_default": "default" in config,

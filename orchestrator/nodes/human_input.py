@@ -175,6 +175,13 @@ def _check_form(errors: Errors, path: str, form: Any) -> bool:
     return len(errors.items) == before
 
 
+def field_order(config: Mapping[str, Any]) -> list[str]:
+    """The form's field names in the order the definition wrote them (then any others, sorted)."""
+    properties = (config.get("form") or {}).get("properties") or {}
+    written = [name for name in config.get("field_order") or [] if name in properties]
+    return written + sorted(name for name in properties if name not in written)
+
+
 def value_errors(
     form: Mapping[str, Any], values: Any, *, prefix: str = "values", only: str | None = None
 ) -> list[tuple[str, str]]:
@@ -232,6 +239,8 @@ def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
     form = raw.get("form")
     form_ok = _check_form(errors, f"{path}.form", form)
     config["form"] = form
+    # The fields in the order written: a JSON object's key order does not survive PostgreSQL's jsonb.
+    config["field_order"] = list(form["properties"]) if form_ok and isinstance(form, dict) else []
     prompt = raw.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > MAX_PROMPT_CHARS:
         errors.add(f"{path}.prompt", f"Required: what to ask, at most {MAX_PROMPT_CHARS} characters.")

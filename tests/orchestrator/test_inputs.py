@@ -93,6 +93,7 @@ def test_a_reviewer_submits_and_the_decision_branches_on_the_value(api: APIClien
     assert review["status"] == "WAITING"
     assert review["input"]["prompt"] == "Approve this refund?"
     assert review["input"]["form"] == FORM
+    assert review["input"]["field_order"] == ["approved", "amount", "reason", "channel"]  # as written
     assert review["input"]["groups"] == [] and review["input"]["has_default"] is False
     assert review["input"]["submitted_by"] is None
     due = review["input"]["due_at"]
