@@ -5,6 +5,7 @@ an injected clock (FAILED ``input_expired``, or the default), events, Idempotenc
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from tests.approvals.helpers import run_concurrently
 from tests.conftest import assert_problem
 from tests.orchestrator.test_waiting import Waiter
 from tests.polling import poll
+from webhooks.models import WebhookDelivery
 
 from .engine_helpers import drive, task
 
@@ -283,9 +285,37 @@ def test_past_the_due_time_a_declared_default_is_taken(api: APIClient, tenant) -
     assert Counter(AuditLog.objects.values_list("action", flat=True))["input.expired"] == 1
 
 
-def test_webhooks_may_subscribe_to_the_input_events(api: APIClient) -> None:
+def test_webhooks_subscribed_to_the_input_events_get_them(api: APIClient, tenant, member_client) -> None:
     listed = {row["type"] for row in api.get("/api/v1/webhooks/event-types").json()["results"]}
     assert {"input.requested", "input.submitted", "input.expired"} <= listed
+    events = ["input.requested", "input.submitted"]
+    hook = api.post("/api/v1/webhooks", {"url": "https://hooks.example.com/in", "events": events}, format="json")
+    assert hook.status_code == 201, hook.json()
+    run_id = start(api, review_workflow(assignees={"groups": []}))
+    reviewer = member_client(tenant, Role.REVIEWER)
+    assert submit(reviewer, run_id, {"approved": True, "amount": 7}).status_code == 200
+    rows = {row.event_type: json.loads(row.body) for row in WebhookDelivery.objects.filter(tenant=tenant)}
+    assert set(rows) == {"input.requested", "input.submitted"}
+    asked = rows["input.requested"]["data"]
+    assert asked["run_id"] == run_id and asked["node_key"] == "review" and asked["prompt"] == "Approve this refund?"
+    answered = rows["input.submitted"]["data"]
+    assert answered["values"] == {"approved": True, "amount": 7}
+    assert answered["submitted_by"]["id"] == str(reviewer.user.pk)
+
+
+def test_an_expired_input_can_be_retried_and_asks_again(api: APIClient, tenant, member_client) -> None:
+    run_id = start(api, review_workflow(due_in_minutes=10))
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
+        scheduler.tick(dispatch=lambda ids: None)
+    assert WorkflowRun.objects.get(pk=run_id).status == "FAILED"
+    assert api.post(f"/api/v1/workflows/{run_id}/nodes/review/retry").status_code == 200
+    drive()
+    review = node_of(api, run_id, "review")
+    assert review["status"] == "WAITING" and review["input"]["due_at"] is not None
+    assert submit(member_client(tenant, Role.REVIEWER), run_id, {"approved": True, "amount": 1}).status_code == 200
+    drive()
+    assert WorkflowRun.objects.get(pk=run_id).status == "COMPLETED"
+    assert AuditLog.objects.filter(action="input.requested").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
