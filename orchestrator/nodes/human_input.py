@@ -24,6 +24,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from orchestrator.lib.bounds import max_wait
+
 from .base import (
     Announce,
     Check,
@@ -65,7 +67,6 @@ MAX_FORM_BYTES = 32 * 1024
 MAX_VALUES_BYTES = 64 * 1024
 MAX_PROMPT_CHARS = 2000
 MAX_GROUPS = 20
-MAX_DUE_MINUTES = 366 * 24 * 60
 DEFAULT_DUE_MINUTES = 24 * 60
 EXPIRED = "input_expired"
 
@@ -233,7 +234,7 @@ def _message(spec: Mapping[str, Any], error: Any) -> str:
 
 
 def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
-    """``form`` (required), ``prompt`` (required), ``assignees.groups``, ``due_in_minutes`` (1 … a year; default
+    """``form`` (required), ``prompt`` (required), ``assignees.groups``, ``due_in_minutes`` (1 … MAX_WAIT_DAYS; default
     a day) and ``default`` (values valid for the form, taken when nobody submits in time)."""
     errors, path = check.errors, check.path
     form = raw.get("form")
@@ -264,8 +265,13 @@ def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
                     groups.append(group)
     config["assignees"] = {"groups": groups}
     due = raw.get("due_in_minutes", DEFAULT_DUE_MINUTES)
-    if isinstance(due, bool) or not isinstance(due, int) or not 1 <= due <= MAX_DUE_MINUTES:
-        errors.add(f"{path}.due_in_minutes", f"A whole number of minutes between 1 and {MAX_DUE_MINUTES}.")
+    limit = max_wait()  # as far ahead as a WAIT may end (MAX_WAIT_DAYS)
+    most = int(limit.total_seconds() // 60)
+    if isinstance(due, bool) or not isinstance(due, int) or not 1 <= due <= most:
+        errors.add(
+            f"{path}.due_in_minutes",
+            f"A whole number of minutes between 1 and {most} ({limit.days} days, MAX_WAIT_DAYS).",
+        )
     config["due_in_minutes"] = due
     if "default" in raw:
         default = raw["default"]
@@ -312,7 +318,7 @@ KIND = NodeKind(
         "prompt": FieldDoc("string", "what the person is asked"),
         "assignees": FieldDoc("object", '{"groups": [...]}: who may submit (none: any reviewer of the tenant)'),
         "due_in_minutes": FieldDoc(
-            "number", "minutes to wait for the input (default 1440) before input_expired", maximum=MAX_DUE_MINUTES
+            "number", "minutes to wait for the input (default 1440; at most MAX_WAIT_DAYS) before input_expired"
         ),
         "default": FieldDoc("object", "values taken when nobody submits in time (instead of failing)"),
     },

@@ -66,7 +66,8 @@ class NodeDefinitionRequest:
                 MAX_WAIT_DAYS (default 366) ahead
             assignees (NodeDefinitionRequestAssignees | Unset): INPUT: {"groups": [...]}: who may submit (none: any reviewer
                 of the tenant)
-            due_in_minutes (float | Unset): INPUT: minutes to wait for the input (default 1440) before input_expired
+            due_in_minutes (float | Unset): INPUT: minutes to wait for the input (default 1440; at most MAX_WAIT_DAYS)
+                before input_expired
             form (NodeDefinitionRequestForm | Unset): INPUT: a JSON Schema object whose properties are string (x-multiline:
                 a text area), number, integer, boolean or enum fields
             prompt (str | Unset): INPUT: what the person is asked
