@@ -219,7 +219,7 @@ def input_form(request: HttpRequest, run_id: Any, key: str) -> HttpResponse:
     try:
         inputs.submit_input(caller=caller, node=node, values=values)
     except inputs.InvalidValues as exc:
-        by_field = {}
+        by_field: dict[str, str] = {}
         for problem in exc.errors:
             by_field.setdefault(problem["field"].removeprefix("values."), problem["message"])
         return _render(request, caller, node, typed=typed, errors=by_field, status=400)
