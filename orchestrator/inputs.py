@@ -73,6 +73,19 @@ def refusal(caller: Caller, node: WorkflowNode) -> PermissionDeniedError | None:
     return None
 
 
+def not_waiting_text(node: WorkflowNode) -> str:
+    """Why ``node`` (an INPUT, not WAITING) takes no input now, for the problem's detail and the console."""
+    if node.status == NodeStatus.COMPLETED and node.submitted_by:
+        return f"Step {node.key!r} was already answered by {node.submitted_by.get('display') or 'someone else'}."
+    if node.status == NodeStatus.COMPLETED:
+        return f"Step {node.key!r} took its default answer: nobody answered before its due time."
+    if node.status == NodeStatus.FAILED:
+        return f"Step {node.key!r} failed ({node.error[:200]}); it takes no input."
+    if node.status in (NodeStatus.PENDING, NodeStatus.READY):
+        return f"Step {node.key!r} is not waiting for input yet ({node.status})."
+    return f"Step {node.key!r} is {node.status}, not waiting for input."
+
+
 def is_overdue(node: WorkflowNode, now: datetime) -> bool:
     return node.status == NodeStatus.WAITING and node.not_before is not None and node.not_before <= now
 
@@ -91,7 +104,7 @@ def submit_input(*, caller: Caller, node: WorkflowNode, values: Any) -> Workflow
     if node.type != NodeType.INPUT:
         raise InputNotWaiting(f"Step {node.key!r} is a {node.type} step; it takes no input.")
     if node.status != NodeStatus.WAITING:
-        raise InputNotWaiting(f"Step {node.key!r} is {node.status}, not waiting for input.", node_status=node.status)
+        raise InputNotWaiting(not_waiting_text(node), node_status=node.status)
     denied = refusal(caller, node)
     if denied is not None:
         raise denied
@@ -115,13 +128,11 @@ def submit_input(*, caller: Caller, node: WorkflowNode, values: Any) -> Workflow
             updated_at=now,
         )
         if not moved:
-            current = WorkflowNode.objects.filter(pk=node.pk).values_list("status", flat=True).first()
-            if current == NodeStatus.WAITING:
+            node.refresh_from_db(fields=["status", "submitted_by", "error"])
+            if node.status == NodeStatus.WAITING:
                 wakeups.wake()
                 raise InputExpired(f"The input of step {node.key!r} is past its due time.")
-            raise InputNotWaiting(
-                f"Step {node.key!r} is {current}: someone else submitted it first, or it expired.", node_status=current
-            )
+            raise InputNotWaiting(not_waiting_text(node), node_status=node.status)
         metrics.workflow_nodes_total.labels(type=node.type, status=move.target).inc()
         events.emit(
             "input.submitted",

@@ -102,3 +102,16 @@ def test_the_run_page_links_to_the_waiting_input(tenant) -> None:
     run = waiting_run(tenant)
     html = signed_in(tenant, Role.VIEWER).get(reverse("console:run", args=[run.pk])).content.decode()
     assert f'href="{url(run)}"' in html and "waits for input" in html
+
+
+def test_an_answer_sent_elsewhere_meanwhile_is_reported_and_shown(tenant) -> None:
+    run = waiting_run(tenant)
+    first, second = signed_in(tenant, Role.REVIEWER), signed_in(tenant, Role.OPERATOR)
+    assert second.get(url(run)).status_code == 200  # the form is open in a second browser
+    assert first.post(url(run), {"approved": "true", "amount": "3"}).status_code == 302
+    response = second.post(url(run), {"amount": "9"}, follow=True)
+    notes = [str(m) for m in response.context["messages"]]
+    assert any("not recorded" in n and "already answered by" in n for n in notes), notes
+    html = response.content.decode()
+    assert "Submitted by" in html and "<dd>3</dd>" in html and "<dd>Yes</dd>" in html
+    assert WorkflowNode.objects.get(run=run, key="review").output == {"approved": True, "amount": 3}
