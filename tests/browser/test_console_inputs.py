@@ -108,3 +108,15 @@ def test_an_unticked_box_takes_the_other_branch_and_outsiders_see_no_form(page, 
     statuses = dict(run.nodes.values_list("key", "status"))
     assert statuses["ship"] == "SKIPPED" and statuses["notify_rejection"] == "COMPLETED"
     assert WorkflowNode.objects.get(run=run, key="review").output == {"approved": False, "amount": 0}
+
+
+def test_the_input_form_fits_a_phone(phone_page, live_server) -> None:
+    membership = MembershipFactory(role=Role.REVIEWER)
+    run = _waiting_review(membership.tenant)
+    sign_in(phone_page, live_server.url, membership.user.username)
+    phone_page.goto(f"{live_server.url}/console/inputs/")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    phone_page.goto(f"{live_server.url}/console/runs/{run.pk}/inputs/review/")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390 + 1, "the form scrolls sideways"
+    assert_accessible(phone_page, "input form on a phone")
+    screenshot(phone_page, "input-form-phone")
