@@ -150,5 +150,7 @@ def submit_input(*, caller: Caller, node: WorkflowNode, values: Any) -> Workflow
             after=values,
         )
         settle(NodeRef.from_node(node), now, succeeded=True, output=values)
-    node.refresh_from_db()
+    # What the UPDATE wrote, without reading the row back.
+    node.status, node.output, node.submitted_by, node.error = move.target, values, submitted_by, ""
+    node.not_before, node.finished_at, node.updated_at = None, now, now
     return node
