@@ -8,10 +8,11 @@ due and nobody submitted, the scheduler claims it again: FAILED with ``input_exp
 declared ``default``; either way ``input.expired`` is announced.
 
 The form is a deliberately small subset of JSON Schema, the field kinds the console renders (docs/decisions.md,
-"INPUT forms"): an object of ``properties``, each ``string`` (a text box; a text area with ``"x-multiline": true``),
+"Human input"): an object of ``properties``, each ``string`` (a text box; a text area with ``"x-multiline": true``),
 ``number``, ``integer``, ``boolean`` (a check box) or any of these with ``enum`` (choices), with ``title``,
-``description``, ``default`` and the usual bounds. Field names are identifiers, so a DECISION can read
-``<key>.output.<field>``. Submitted values must match it exactly: required fields present, no unknown field.
+``description``, ``default`` and bounds (``minLength``/``maxLength``, ``minimum``/``maximum``; no ``pattern``).
+Field names are identifiers, so a DECISION can read ``<key>.output.<field>``. Submitted values must match it
+exactly: required fields present, no unknown field.
 """
 
 from __future__ import annotations
@@ -54,12 +55,13 @@ FIELD_KEYS = (
     "default",
     "minLength",
     "maxLength",
-    "pattern",
     "minimum",
     "maximum",
     "x-multiline",
 )
-STRING_ONLY = ("minLength", "maxLength", "pattern", "x-multiline")
+# No ``pattern``: a definition's regular expression run on a reviewer's text is a denial of service waiting to
+# happen (catastrophic backtracking in ``re``), and the console could not explain it to the person anyway.
+STRING_ONLY = ("minLength", "maxLength", "x-multiline")
 NUMBER_ONLY = ("minimum", "maximum")
 MAX_FIELDS = 50
 MAX_ENUM = 100
@@ -108,13 +110,6 @@ def _check_field(errors: Errors, where: str, name: str, spec: Any) -> None:
         value = spec.get(key)
         if key in spec and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000):
             errors.add(f"{where}.{key}", "An integer between 0 and 100000.")
-    if "pattern" in spec:
-        try:
-            re.compile(spec["pattern"]) if isinstance(spec["pattern"], str) else None
-        except re.error as exc:
-            errors.add(f"{where}.pattern", f"Not a regular expression: {exc}.")
-        if not isinstance(spec["pattern"], str):
-            errors.add(f"{where}.pattern", "A regular expression (a string).")
     if "x-multiline" in spec and not isinstance(spec["x-multiline"], bool):
         errors.add(f"{where}.x-multiline", "A boolean: true shows a multi-line text area.")
     if "enum" in spec:
@@ -228,8 +223,6 @@ def _message(spec: Mapping[str, Any], error: Any) -> str:
         return f"At least {spec['minimum']}."
     if kind == "maximum":
         return f"At most {spec['maximum']}."
-    if kind == "pattern":
-        return f"Does not match the expected format ({spec['pattern']})."
     return str(error.message)
 
 

@@ -170,6 +170,10 @@ def test_values_that_do_not_fit_the_form_are_a_400_naming_each_field(api: APICli
             {"form": {"type": "object", "properties": {"f": {"type": "integer", "enum": [1, "x"]}}}},
             "nodes[0].form.properties.f.enum[1]",
         ),
+        (
+            {"form": {"type": "object", "properties": {"f": {"type": "string", "pattern": "(a+)+$"}}}},
+            "nodes[0].form.properties.f.pattern",
+        ),
         ({"prompt": ""}, "nodes[0].prompt"),
         ({"due_in_minutes": 0}, "nodes[0].due_in_minutes"),
         ({"due_in_minutes": 366 * 24 * 60 + 1}, "nodes[0].due_in_minutes"),
