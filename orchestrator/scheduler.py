@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from approvals import gate
 from approvals.policy import ActionAssessment, assess_node_action, policy_for_tenant
-from orchestrator import metrics, progress, quarantine, wakeups
+from orchestrator import events, metrics, progress, quarantine, wakeups
 from orchestrator import nodes as node_types
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
 from orchestrator.lib import units
@@ -292,16 +292,29 @@ def _claim_control_node(kind: NodeKind, node: WorkflowNode, now: datetime) -> No
     )
     ref = progress.NodeRef.from_node(node)
     if isinstance(outcome, Finish):
-        progress.finish_control_node(node=ref, output=outcome.output, now=now)
+        moved = progress.finish_control_node(node=ref, output=outcome.output, now=now)
     elif isinstance(outcome, Fail):
-        progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
+        moved = progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
     else:
         timer = NODE[NodeAction.START_TIMER]
-        if WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
-            status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
-        ):
-            run_changed(node.run_id)  # the WAIT began
+        moved = bool(
+            WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
+                status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
+            )
+        )
+        if moved:
+            run_changed(node.run_id)  # the WAIT (or an INPUT's wait) began
         wakeups.wake(countdown=(outcome.due - now).total_seconds())
+    if moved and outcome.announce is not None:
+        # The type's event (an INPUT's ``input.requested``/``input.expired``), in this transaction: it exists if
+        # and only if the move it describes commits.
+        events.emit(
+            outcome.announce.type,
+            tenant_id=node.run.tenant_id,
+            resource_type="workflow_node",
+            resource_id=node.pk,
+            data={"run_id": str(node.run_id), "node_key": node.key, "type": node.type, **outcome.announce.data},
+        )
 
 
 def ready_node_count() -> int:
