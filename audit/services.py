@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -109,7 +109,8 @@ def _insert_and_advance(chain: str, entries: list[AuditLog], last_sequence: int,
         AuditChainHead.objects.filter(chain=chain).update(last_sequence=last_sequence, last_hash=last_hash)
         return
     query = InsertQuery(AuditLog)
-    query.insert_values([f for f in AuditLog._meta.concrete_fields if not f.generated], entries)
+    objs: list[models.Model] = list(entries)
+    query.insert_values([f for f in AuditLog._meta.concrete_fields if not f.generated], objs)
     [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
     head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     sql = (

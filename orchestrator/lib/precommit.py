@@ -68,7 +68,8 @@ def defer(kind: str, item: Any, using: str = DEFAULT_DB_ALIAS) -> bool:
 
 def pending(using: str = DEFAULT_DB_ALIAS) -> list[Any]:
     """The items deferred in the current transaction and not run yet (for tests and diagnostics)."""
-    return [f.item for _, f, _ in connections[using].run_on_commit if isinstance(f, _Deferred)]
+    callbacks: list[Any] = connections[using].run_on_commit  # (savepoint ids, callback, robust)
+    return [entry[1].item for entry in callbacks if isinstance(entry[1], _Deferred)]
 
 
 def run(connection: Any) -> None:
