@@ -181,22 +181,27 @@ def test_transactions_touching_two_chains_in_opposite_orders_do_not_deadlock(
     tenant: Tenant, other_tenant: Tenant
 ) -> None:
     barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
 
     def writer(order: tuple[Tenant, Tenant]) -> None:
-        with transaction.atomic():
-            for owner in order:
-                _emit(owner, first=str(order[0].pk))
-            barrier.wait(timeout=TIMEOUT)  # both transactions have emitted into both chains, then both commit
+        try:
+            with transaction.atomic():
+                for owner in order:
+                    _emit(owner, first=str(order[0].pk))
+                barrier.wait(timeout=TIMEOUT)  # both transactions have emitted into both chains, then both commit
+        except BaseException as exc:  # a deadlock (the head locked at the first event) lands here
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connection.close()
 
-    threads = [
-        threading.Thread(target=lambda o=o: (writer(o), connection.close()))
-        for o in ((tenant, other_tenant), (other_tenant, tenant))
-    ]
+    threads = [threading.Thread(target=writer, args=(o,)) for o in ((tenant, other_tenant), (other_tenant, tenant))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(TIMEOUT)
     assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
     assert len(_assert_linear(tenant)) == 2
     assert len(_assert_linear(other_tenant)) == 2
 
