@@ -76,7 +76,7 @@ class AuditChainHead(models.Model):
 
     Writers lock this row (``SELECT … FOR UPDATE``) to append, which keeps the chain linear; on PostgreSQL they do
     it in their transaction's pre-commit step (``audit.services.append_entries``, issue 22), so the lock is held
-    for one INSERT, one UPDATE and the commit, and a chain's order is its commit order. It also lets the verifier
+    for one INSERT+UPDATE statement and the commit, and a chain's order is its commit order. It also lets the verifier
     notice entries cut off the end of the chain.
     """
 

@@ -2,8 +2,8 @@
 
 An event's entry is built when it is emitted and linked into its chain in the transaction's pre-commit step
 (``append_entries``, through ``orchestrator.lib.precommit``): the chain head is locked there, not at the first
-event, so the writers of a tenant queue for one INSERT, one UPDATE and a commit rather than for the rest of each
-other's transactions (issue 22; figures in bench/README.md, reasoning in docs/decisions.md).
+event, so the writers of a tenant queue for one statement and a commit rather than for the rest of each other's
+transactions (issue 22; figures in bench/README.md, reasoning in docs/decisions.md).
 
 Nothing else writes here. Entries are never updated; the purge is the only deletion. It first anchors a signed
 checkpoint outside the database (``audit.checkpoints``), records it as an ``AuditCheckpoint`` row, and only then
@@ -133,8 +133,8 @@ def record_event(record: Recorded) -> AuditLog:
     entry commits or rolls back with it. The request context (request id, client address, user agent) is taken
     from ``orchestrator.lib.context``; in workers the actor is ``system`` and the request id the task id.
     Side effects: on PostgreSQL the entry is *deferred* to the transaction's pre-commit step
-    (``append_entries``, issue 22): the chain head is locked only there, for one INSERT, one UPDATE and the
-    commit, instead of from the first event to the end of the transaction; the returned object gets its
+    (``append_entries``, issue 22): the chain head is locked only there, for one statement (INSERT and head
+    UPDATE) and the commit, instead of from the first event to the end of the transaction; the returned object gets its
     ``sequence`` and ``hash`` then, and the entry is not in the table before that. A savepoint rolled back drops
     its entries with it. Where nothing runs before a commit (SQLite, or no transaction open) the entry is
     appended at once (head locked until the transaction ends). Bumps ``audit_logs_total{action}``. JSON values
