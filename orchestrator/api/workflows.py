@@ -285,7 +285,8 @@ class WorkflowViewSet(ScopedViewSet):
         return Response(data, headers={"ETag": f'"{etag}"'})
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.run_detail_for(caller_of(self.request)).get(pk=run.pk)
+        # Read back as GET /workflows/{id} reads it (SQL built once), so both answer the same body.
+        fresh = selectors.get_run_detail_for(caller_of(self.request), run.pk)
         selectors.annotate_approval_facts(fresh, fresh.nodes.all())
         return Response(represent(RunDetailSerializer, fresh), status=code)
 
