@@ -85,3 +85,117 @@ def test_console_url_equals_reverse(settings) -> None:
     assert console_url(approval_id) == expected
     assert console_url(approval_id) == expected  # from the cached template
     assert console_url(str(approval_id)) == expected  # not a UUID object: reversed as before
+
+
+# --- One Redis round trip per request: the throttle count travels with the API-key cache epoch ---------------------
+
+
+class RedisSends:
+    """Counts Redis round trips: one send of a command or of a whole pipeline."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        from redis.connection import AbstractConnection
+
+        self.count = 0
+        original = AbstractConnection.send_packed_command
+
+        def send(conn: Any, command: Any, check_health: bool = True) -> None:
+            self.count += 1
+            original(conn, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", send)
+
+
+def counter(api_key_pk: Any, window: int) -> int:
+    from orchestrator.lib.cacheclient import full_key, redis_client
+
+    return int(redis_client().get(full_key(f"throttle_caller_key:{api_key_pk}:{window}")) or 0)
+
+
+@pytest.fixture
+def on_redis(settings) -> None:
+    from orchestrator.lib.cacheclient import redis_client
+
+    if redis_client() is None:
+        pytest.skip("needs REDIS_URL (the embedded cache has no round trips to merge)")
+
+
+@pytest.mark.redis
+def test_a_known_key_costs_one_redis_round_trip(on_redis, api, monkeypatch) -> None:
+    run_id = api.post("/api/v1/workflows", WORKFLOW, format="json").json()["id"]
+    assert api.get(f"/api/v1/workflows/{run_id}").status_code == 200
+    sends = RedisSends(monkeypatch)
+    assert api.get(f"/api/v1/workflows/{run_id}").status_code == 200
+    assert api.get("/api/v1/approvals?limit=20").status_code == 200
+    assert sends.count == 2  # epoch + throttle counter together, once per request
+
+
+@pytest.mark.redis
+def test_the_prefetched_count_still_throttles(on_redis, tenant, make_api_key, settings) -> None:
+    import time
+
+    import time_machine
+    from rest_framework.test import APIClient
+
+    settings.API_THROTTLE_RATE = "3/min"
+    api_key, raw = make_api_key(tenant)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    start = (int(time.time()) // 60 + 1) * 60 + 1  # one second into a fresh window
+    window = start // 60
+    with time_machine.travel(start, tick=False):
+        assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]
+        refused = client.get("/api/v1/me")
+        assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+        assert counter(api_key.pk, window) == 3  # the refused request was taken back
+
+
+@pytest.mark.redis
+def test_requests_that_never_reach_the_throttle_give_their_count_back(on_redis, tenant, make_api_key, settings) -> None:
+    import time
+
+    import time_machine
+    from rest_framework.test import APIClient
+
+    settings.API_THROTTLE_RATE = "2/min"
+    api_key, raw = make_api_key(tenant, ["audit"])  # may call /me, may not read workflows
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    start = (int(time.time()) // 60 + 1) * 60 + 1
+    with time_machine.travel(start, tick=False):
+        assert client.get("/api/v1/me").status_code == 200  # looked up and cached: prefetching from here on
+        for _ in range(5):
+            assert client.get("/api/v1/workflows").status_code == 403  # refused before the throttle
+        assert counter(api_key.pk, start // 60) == 1
+        assert client.get("/api/v1/me").status_code == 200
+        assert client.get("/api/v1/me").status_code == 429
+
+
+@pytest.mark.redis
+def test_a_key_revoked_by_another_process_is_refused_at_once_and_its_count_given_back(
+    on_redis, tenant, make_api_key
+) -> None:
+    """This process still holds the key (so it prefetches the count with the epoch); the new epoch sends it to the
+    database, which says revoked: 401, and the count goes back."""
+    import time
+
+    import time_machine
+    from django.core.cache import cache
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from orchestrator.lib import keycache
+    from orchestrator.models import ApiKey
+
+    api_key, raw = make_api_key(tenant)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    start = (int(time.time()) // 60 + 1) * 60 + 1
+    with time_machine.travel(start, tick=False):
+        assert client.get("/api/v1/me").status_code == 200
+        assert client.get("/api/v1/me").status_code == 200
+        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())  # another process revoked it
+        cache.set(keycache.EPOCH_KEY, 424242, timeout=None)  # and published a new epoch
+        assert keycache.peek(api_key.key_hash) is not None, "precondition: the local copy is still here"
+        assert client.get("/api/v1/me").status_code == 401
+        assert counter(api_key.pk, start // 60) == 2
