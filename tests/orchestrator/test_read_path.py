@@ -195,7 +195,92 @@ def test_a_key_revoked_by_another_process_is_refused_at_once_and_its_count_given
         assert client.get("/api/v1/me").status_code == 200
         assert client.get("/api/v1/me").status_code == 200
         ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())  # another process revoked it
-        cache.set(keycache.EPOCH_KEY, 424242, timeout=None)  # and published a new epoch
+        cache.set(keycache.EPOCH_KEY, uuid.uuid4().int >> 66, timeout=None)  # and published a new epoch
         assert keycache.peek(api_key.key_hash) is not None, "precondition: the local copy is still here"
         assert client.get("/api/v1/me").status_code == 401
         assert counter(api_key.pk, start // 60) == 2
+
+
+# --- The default approvals listing: pages read by SQL built once, the same rows and cursors as the ORM --------------
+
+
+@pytest.fixture
+def pending(tenant, other_tenant) -> list[Any]:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.console.helpers import pending_approval
+
+    made = []
+    start = timezone.now()
+    for index in range(7):
+        with time_machine.travel(start + timedelta(seconds=index), tick=False):
+            made.append(pending_approval(tenant, note=str(index)))
+    with time_machine.travel(start + timedelta(seconds=3), tick=False):  # same created_at as another row
+        made.append(pending_approval(tenant, note="tie"))
+    pending_approval(other_tenant)  # never listed for ``tenant``
+    return made
+
+
+def pages(client: Any, url: str) -> list[list[dict[str, Any]]]:
+    out = []
+    while url:
+        body = client.get(url).json()
+        out.append(body["results"])
+        url = body["next"]
+    return out
+
+
+def test_default_pages_equal_the_orm_pages(tenant, key_client, pending) -> None:
+    from approvals.api.serializers import ApprovalSerializer
+    from approvals.filters import ApprovalFilter
+    from approvals.selectors import approval_rows_for
+
+    client = key_client(tenant, ["approvals:request"])
+    raw = pages(client, "/api/v1/approvals?limit=3")  # no filter: PendingPages
+    orm = pages(client, "/api/v1/approvals?limit=3&status=PENDING")  # the filter set and the ORM
+    assert [len(p) for p in raw] == [3, 3, 2]
+    assert raw == orm
+    # Row by row as DRF renders the ORM's rows.
+    caller = caller_for_api_key(make_key(client))
+    rows = list(ApprovalFilter.unfiltered(approval_rows_for(caller)))
+    assert [r["id"] for p in raw for r in p] == [str(r.pk) for r in rows]
+    assert [r for p in raw for r in p] == [dict(ApprovalSerializer(r).data) for r in rows]
+
+
+def make_key(client: Any) -> Any:
+    from orchestrator.lib.auth import hash_key
+    from orchestrator.models import ApiKey
+
+    raw = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    return ApiKey.objects.get(key_hash=hash_key(raw))
+
+
+def test_an_overdue_request_is_not_in_the_default_pages(tenant, key_client, pending) -> None:
+    from datetime import timedelta
+
+    from approvals.models import ApprovalRequest
+
+    overdue = pending[2]
+    past = overdue.created_at - timedelta(hours=1)
+    ApprovalRequest.objects.filter(pk=overdue.pk).update(expires_at=past)  # overdue, still PENDING
+    client = key_client(tenant, ["approvals:request"])
+    ids = [r["id"] for p in pages(client, "/api/v1/approvals?limit=3") for r in p]
+    assert str(overdue.pk) not in ids and len(ids) == 7
+
+
+def test_a_default_page_is_one_statement(tenant, key_client, pending) -> None:
+    client = key_client(tenant, ["approvals:request"])
+    client.get("/api/v1/approvals?limit=3")  # the key is cached from here on
+    response, sql = statements(lambda: client.get("/api/v1/approvals?limit=3"))
+    assert response.status_code == 200 and len(sql) == 1, sql
+    assert client.get(response.json()["next"]).status_code == 200
+
+
+def test_a_caller_without_approval_scopes_reads_no_pages(tenant, key_client, pending) -> None:
+    from approvals.selectors import PendingPages
+
+    caller = caller_for_api_key(make_key(key_client(tenant, ["workflows"])))
+    assert PendingPages(caller).order_by("-created_at", "-id")[0:21] == []
