@@ -235,7 +235,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_RATES": {"caller": API_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "orchestrator.lib.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer, bytes for bytes, encoded by orjson (docs/decisions.md, "API read path and create").
+    "DEFAULT_RENDERER_CLASSES": ["orchestrator.lib.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["orchestrator.lib.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
