@@ -148,8 +148,22 @@ def main() -> int:
             request(endpoint, i)
         return (time.perf_counter() - wall) / args.requests, (time.process_time() - cpu) / args.requests
 
+    import gc
+
+    gc_time = [0.0, 0, 0.0]  # seconds in collections, collections, start of the current one
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_time[2] = time.process_time()
+        else:
+            gc_time[0] += time.process_time() - gc_time[2]
+            gc_time[1] += 1
+
+    gc.callbacks.append(on_gc)
     plain_runs = [timed("plain") for _ in range(3)]  # best of three: the machine is shared
+    gc_time[:2] = [0.0, 0]
     runs = [timed(args.endpoint) for _ in range(3)]
+    gc.callbacks.remove(on_gc)
     plain_wall, plain_cpu = min(w for w, _ in plain_runs), min(c for _, c in plain_runs)
     wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
     figures = {
@@ -160,6 +174,8 @@ def main() -> int:
         "plain_wall_ms": round(plain_wall * 1000, 3),
         "plain_cpu_ms": round(plain_cpu * 1000, 3),
         "cpu_ratio": round(plain_cpu / cpu, 3),
+        "gc_cpu_ms": round(gc_time[0] * 1000 / (3 * args.requests), 3),  # garbage collection, per request
+        "gc_per_request": round(gc_time[1] / (3 * args.requests), 3),
         "loadavg": os.getloadavg(),
     }
     if args.json:
