@@ -97,7 +97,8 @@ if DATABASE_URL:
         "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        # django-prometheus's backend with a health check that needs no round trip (orchestrator/lib/postgresql).
+        DATABASES["default"]["ENGINE"] = "orchestrator.lib.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
     DATABASES = {

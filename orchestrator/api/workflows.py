@@ -29,7 +29,7 @@ from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import represent
 from orchestrator.lib.tools import RISK_LEVELS
-from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import RunStatus, Scope, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.nodes.base import FieldDoc
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
@@ -298,7 +298,7 @@ class WorkflowViewSet(ScopedViewSet):
             raise InvalidInput("Expected a JSON object.")
         body = bound_definition(body, now=timezone.now())
         tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
-        run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body, caller=caller)
+        run = runs.create_run(tenant=selectors.tenant_for_write(tenant_id), definition=body, caller=caller)
         return self._detail(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RunDetailSerializer)

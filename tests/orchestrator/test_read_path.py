@@ -284,3 +284,15 @@ def test_a_caller_without_approval_scopes_reads_no_pages(tenant, key_client, pen
 
     caller = caller_for_api_key(make_key(key_client(tenant, ["workflows"])))
     assert PendingPages(caller).order_by("-created_at", "-id")[0:21] == []
+
+
+def test_the_tenant_written_to_is_read_whole(tenant) -> None:
+    tenant.risk_policy = {"tools": {"noop": {"level": "HIGH", "reason": "x"}}}
+    tenant.save()
+    read = selectors.tenant_for_write(tenant.pk)
+    orm = Tenant.objects.get(pk=tenant.pk)
+    assert [getattr(read, f.attname) for f in Tenant._meta.concrete_fields] == [
+        getattr(orm, f.attname) for f in Tenant._meta.concrete_fields
+    ]
+    with pytest.raises(Tenant.DoesNotExist):
+        selectors.tenant_for_write(uuid.uuid4())
