@@ -140,6 +140,14 @@ def main() -> int:
     else:
         counts.pop("sql")
     reset_queries()
+    # Python function calls per request (cProfile's count): deterministic, so unmoved by the machine's load.
+    for name, endpoint in (("python_calls", args.endpoint), ("plain_python_calls", "plain")):
+        counter = cProfile.Profile()
+        counter.enable()
+        for i in range(50):
+            request(endpoint, i)
+        counter.disable()
+        counts[name] = round(sum(row[1] for row in pstats.Stats(counter).stats.values()) / 50)  # type: ignore[attr-defined]
 
     def timed(endpoint: str) -> tuple[float, float]:
         """(wall, CPU of this process) seconds per request over ``--requests`` requests."""
