@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import DatabaseError, connection
 from django.db.models import Case, CharField, Count, F, Min, Prefetch, Q, QuerySet, Value, When
@@ -111,7 +111,7 @@ class PendingPages:
     node (id and key only), like the queryset's.
     """
 
-    ORDERINGS = {("-created_at", "-id"): False, ("created_at", "id"): True}
+    ORDERINGS: ClassVar[dict[tuple[str, ...], bool]] = {("-created_at", "-id"): False, ("created_at", "id"): True}
 
     def __init__(self, caller: Caller, now: datetime | None = None) -> None:
         self.tenants = approval_tenants(caller)

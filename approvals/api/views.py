@@ -77,7 +77,9 @@ class ApprovalViewSet(ScopedViewSet):
         with filters, through the filter set and the ORM."""
         if any(name in request.query_params for name in ApprovalFilter.base_filters):
             return super().list(request, *args, **kwargs)
-        page = self.paginate_queryset(selectors.PendingPages(caller_of(request)))
+        pages: Any = selectors.PendingPages(caller_of(request))  # answers what the cursor paginator asks of a queryset
+        page = self.paginate_queryset(pages)
+        assert page is not None  # the view always paginates (``LimitCursorPagination``)
         return self.get_paginated_response(represent_many(ApprovalSerializer, page))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
