@@ -255,7 +255,8 @@ def stuck_executions_for(caller: Caller) -> QuerySet[IdempotencyRecord]:
     in_progress = IdempotencyRecord.objects.filter(tenant_id__in=tenants, status=ExecutionStatus.IN_PROGRESS)
     # ``node_run_id`` is text (a UUID, or '' before a claim), and UUIDs are stored differently per vendor, so no
     # portable join: look up only the attempts these few in-flight executions name (not every running attempt).
-    claimed = {parse_uuid(value) for value in in_progress.values_list("node_run_id", flat=True)} - {None}
+    parsed = (parse_uuid(value) for value in in_progress.values_list("node_run_id", flat=True))
+    claimed = {attempt for attempt in parsed if attempt is not None}
     live = WorkflowNodeRun.objects.filter(id__in=claimed, status=NodeRunStatus.RUNNING).values_list("id", flat=True)
     return (
         in_progress.exclude(node_run_id__in=[str(attempt) for attempt in live])
