@@ -5,8 +5,8 @@ very end of a transaction: the audit log appends a transaction's entries to its 
 chain head's row lock is held for one statement and the commit instead of for the rest of the transaction.
 
 ``defer(kind, item)`` queues ``item`` for the handler registered for ``kind`` (``register``). The database
-backend (``orchestrator.lib.postgresql_backend``) calls ``run`` from ``commit()``: each kind's handler gets the items of
-the transaction in the order they were deferred, inside the transaction, before COMMIT is sent. An exception
+backend (``orchestrator.lib.postgresql_precommit``) calls ``run`` from ``commit()``: each kind's handler gets the
+items of the transaction in the order they were deferred, inside the transaction, before COMMIT is sent. An exception
 there aborts the commit: the transaction rolls back and the exception reaches the caller, as if the work had
 been done where it was deferred.
 

@@ -1,4 +1,5 @@
-"""django-prometheus's PostgreSQL wrapper, plus the pre-commit step of ``orchestrator.lib.precommit``.
+"""The project's PostgreSQL backend (``orchestrator.lib.postgresql``: django-prometheus's, cheap health check) plus
+the pre-commit step of ``orchestrator.lib.precommit``.
 
 ``commit()`` first runs the work deferred in the transaction (``precommit.run``), inside it, then commits.
 Django's ``Atomic.__exit__`` calls ``commit()`` with the transaction still open; if the pre-commit step raises,
@@ -12,12 +13,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from django_prometheus.db.backends.postgresql.base import DatabaseWrapper as PrometheusWrapper
-
 from orchestrator.lib import precommit
+from orchestrator.lib.postgresql.base import DatabaseWrapper as HealthCheckedWrapper
 
 
-class DatabaseWrapper(PrometheusWrapper):  # type: ignore[misc]
+class DatabaseWrapper(HealthCheckedWrapper):
     runs_before_commit = True
 
     def commit(self) -> None:
