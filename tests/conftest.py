@@ -6,6 +6,7 @@ Tests marked ``postgres`` skip on SQLite with a reason; CI runs the whole suite 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -56,6 +57,12 @@ def _flush_past_audit_triggers() -> Any:
     transactional tests Django flushes every table with one TRUNCATE; the test connection is a superuser, so the
     flush runs with ``session_replication_role = replica`` (triggers do not fire), a superuser-only power the
     application's role lacks. This wrapper lives in the test suite and never ships.
+
+    The flush also runs as one ``DELETE`` per table instead of the ``TRUNCATE``: after a test the tables hold a few
+    rows, and TRUNCATE of every table gives each a new file (0.5–1 s per transactional test, measured) where the
+    DELETEs take about 10 ms. Same end state: with the replica role no trigger or foreign-key check fires, so order
+    does not matter, and neither form resets sequences (a flush that asks for it, ``RESTART IDENTITY``, or any other
+    form is left as Django wrote it).
     """
     from django.db import transaction
     from django.db.backends.postgresql.operations import DatabaseOperations
@@ -66,11 +73,23 @@ def _flush_past_audit_triggers() -> Any:
         with transaction.atomic(using=self.connection.alias):
             with self.connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = replica")
-            original(self, sql_list)
+            original(self, _truncate_as_deletes(sql_list))
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
     yield
     DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+
+
+_PLAIN_TRUNCATE = re.compile(r'TRUNCATE ("[^"]+"(?:, "[^"]+")*);')
+
+
+def _truncate_as_deletes(sql_list: list[str]) -> list[str]:
+    """Django's PostgreSQL flush ``TRUNCATE "a", "b";`` as ``DELETE FROM "a"``, …; anything else unchanged."""
+    match = _PLAIN_TRUNCATE.fullmatch(sql_list[0].strip()) if len(sql_list) == 1 else None
+    if match is None:
+        return sql_list
+    # The names are the quoted table names Django itself put in the TRUNCATE.
+    return [f"DELETE FROM {table}" for table in match.group(1).split(", ")]  # noqa: S608
 
 
 @pytest.fixture(autouse=True)
