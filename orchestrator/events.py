@@ -130,6 +130,10 @@ def emit(
         raise ValueError(f"unknown event type {event_type!r}")
     event = Event(type=event_type, tenant_id=tenant_id, data=data)
     with transaction.atomic():
+        # Deliverers first: the audit recorder locks the tenant's chain head until COMMIT, so whatever runs after
+        # it (here, the webhook endpoint read and outbox rows) would run under that lock (issue 22).
+        if event_type in EVENT_TYPES:
+            deliverers.notify(event)
         recorders.notify(
             Recorded(
                 event,
@@ -142,6 +146,4 @@ def emit(
                 metadata=metadata,
             )
         )
-        if event_type in EVENT_TYPES:
-            deliverers.notify(event)
     return event
