@@ -36,7 +36,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, finish)
     signal.signal(signal.SIGINT, finish)
-    out = open(args.out, "w") if args.out else None
+    out = open(args.out, "w") if args.out else None  # noqa: SIM115 (closed below; optional)
     counts: Counter[str] = Counter()
     lock_queries: Counter[str] = Counter()
     with psycopg.connect(args.dsn, autocommit=True) as conn:

@@ -76,7 +76,7 @@ def test_approve_racing_expiry_either_dispatches_or_fails_never_both(tenant, wai
         approval.refresh_from_db()
         later = timezone.now() + timedelta(minutes=6)
         swept, decided = run_concurrently(
-            [lambda: services.expire_overdue_approvals(now=later), lambda a=approval: _decide(reviewer, a)]
+            [lambda t=later: services.expire_overdue_approvals(now=t), lambda a=approval: _decide(reviewer, a)]
         )
         node.refresh_from_db()
         approval.refresh_from_db()
@@ -113,7 +113,7 @@ def test_approve_racing_scheduler_ticks_creates_one_attempt(tenant, waiting_node
         assert not claim_execution(approval_id=str(approval.pk), node_run_id=str(attempts[0].pk), action=action)
 
 
-def test_a_node_left_ready_is_claimed_by_exactly_one_racing_tick(tenant, waiting_node, reviewer, sent, settings) -> None:
+def test_a_node_left_ready_is_claimed_by_exactly_one_racing_tick(waiting_node, reviewer, sent, settings) -> None:
     """The safety net: when the approval does not claim the node (here the scheduler was off at that moment),
     racing ticks claim it exactly once, with the approval handed to the attempt."""
     node, approval = waiting_node()
