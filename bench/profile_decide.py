@@ -5,7 +5,9 @@ approval (the engine runs eagerly while seeding, so each ends WAITING_APPROVAL w
 eager mode off and POSTs ``/api/v1/approvals/{id}/approve`` for each through ``orchestrator.wsgi.application``
 in-process (no HTTP). For every request it counts SQL statements (by kind), commits, Redis round trips (each
 packed command sent on a socket: the throttle, the cache, the wake-up or executor message) and CPU time
-(``time.process_time``), then prints the statements of one request and, unless ``--no-profile``, a cProfile.
+(``time.process_time``), how many statements run while the tenant's audit chain head is locked and how long it
+is held (lock to COMMIT: every decide of the tenant queues behind it), then prints the statements of one request
+and, unless ``--no-profile``, a cProfile.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orch_decide REDIS_URL=redis://127.0.0.1:6379/4 \
         .venv/bin/python bench/profile_decide.py [--requests 200] [--top 30] [--json]
@@ -52,6 +54,9 @@ class Counters:
         self.commits = 0
         self.redis = 0
         self.redis_commands: list[str] = []
+        self.head_locked_at: float | None = None  # when the audit chain head was locked (held until COMMIT)
+        self.under_lock = 0  # statements run while holding it, COMMIT excluded
+        self.hold_ms = 0.0
 
     def kinds(self) -> Counter[str]:
         return Counter(s.split(None, 1)[0].upper() for s in self.sql)
@@ -65,16 +70,29 @@ def install(counters: list[Counters]) -> Any:
 
     def sql_wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if counters:
-            counters[-1].sql.append(" ".join(str(sql).split()))
+            current = counters[-1]
+            current.sql.append(" ".join(str(sql).split()))
+            if current.head_locked_at is not None:
+                current.under_lock += 1
+            elif "audit_auditchainhead" in sql and "FOR UPDATE" in sql:
+                current.head_locked_at = time.perf_counter()
+                current.under_lock = 1
         return execute(sql, params, many, context)
 
     connection.execute_wrappers.append(sql_wrapper)
     original_commit = BaseDatabaseWrapper._commit
 
     def counted_commit(self: Any) -> Any:
-        if counters:
-            counters[-1].commits += 1
-        return original_commit(self)
+        if not counters:
+            return original_commit(self)
+        current = counters[-1]
+        current.commits += 1
+        try:
+            return original_commit(self)
+        finally:
+            if current.head_locked_at is not None:  # the lock is released by this COMMIT
+                current.hold_ms += (time.perf_counter() - current.head_locked_at) * 1000
+                current.head_locked_at = None
 
     BaseDatabaseWrapper._commit = counted_commit  # type: ignore[method-assign]
     original_send = Connection.send_packed_command
@@ -165,6 +183,8 @@ def main() -> int:
         "sql_by_kind": dict(last.kinds()),
         "commits": statistics.median(c.commits for c in counters),
         "redis_round_trips": statistics.median(c.redis for c in counters),
+        "statements_under_audit_head_lock": statistics.median(c.under_lock for c in counters),
+        "audit_head_lock_held_ms_p50": round(statistics.median(c.hold_ms for c in counters), 2),
         "cpu_ms_p50": round(statistics.median(cpu), 2),
         "wall_ms_p50": round(statistics.median(wall), 2),
         "wall_ms_min": round(min(wall), 2),
