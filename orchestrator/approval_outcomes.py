@@ -18,6 +18,7 @@ from orchestrator import metrics, wakeups
 from orchestrator import nodes as node_types
 from orchestrator.claims import Claim, create_attempts
 from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import RunStatus, WorkflowNode
 from orchestrator.progress import NodeRef, fail_node, load_node_ref, settle
 from orchestrator.transitions import NODE, NodeAction
@@ -70,6 +71,7 @@ def apply_approval_outcome(
             if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
                 status=move.target, not_before=None, approval_id=str(approval_id or ""), updated_at=now
             ):
+                run_changed(node.run_id)
                 wakeups.wake()
         elif outcome == "rejected":
             message = "approval rejected" + (f": {reason}" if reason else "")
@@ -78,6 +80,7 @@ def apply_approval_outcome(
                 if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
                     status=move.target, error=message, finished_at=now, updated_at=now
                 ):
+                    run_changed(node.run_id)
                     metrics.workflow_nodes_total.labels(type=node.type, status=move.target).inc()
                     settle(node, now, succeeded=False)
             else:
@@ -126,6 +129,7 @@ def _approve(*, node_id: uuid.UUID, approval_id: str, action_hash: str) -> None:
             status=move.target, not_before=None, approval_id=approval_id, updated_at=now
         ):
             return  # no longer waiting (cancelled, failed): left alone
+        run_changed(node.run_id)
         node.status, node.approval_id, node.not_before = move.target, approval_id, None
         if not _directly_claimable(node, action_hash):
             wakeups.wake()

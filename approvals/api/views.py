@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -16,11 +16,12 @@ from rest_framework.response import Response
 from orchestrator.lib import waiting
 from orchestrator.lib.api import UUID_RE, ScopedViewSet, caller_of
 from orchestrator.lib.auth import Caller
+from orchestrator.lib.represent import represent_many
 from orchestrator.models import Scope
 
 from .. import execution, selectors, services
 from ..filters import ApprovalFilter
-from ..models import ApprovalRequest
+from ..models import ApprovalRequest, ApprovalStatus
 from .permissions import ApprovalsPermission
 from .serializers import (
     ApprovalAskSerializer,
@@ -41,8 +42,9 @@ WAIT_PARAMETER = OpenApiParameter(
     "wait",
     OpenApiTypes.NUMBER,
     description=(
-        f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the request's status or decisions to change before "
-        "answering; send the last ETag as If-None-Match to wait for a change from that state."
+        f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the request to change (its status, a decision, its "
+        "execution; a live request is shown EXPIRED at its deadline) before answering; send the last ETag as "
+        "If-None-Match to wait for a change from that state."
     ),
 )
 
@@ -71,18 +73,38 @@ class ApprovalViewSet(ScopedViewSet):
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """With no filter (the PENDING default), pages are read by SQL built once (``selectors.PendingPages``);
+        with filters, through the filter set and the ORM."""
+        if any(name in request.query_params for name in ApprovalFilter.base_filters):
+            return super().list(request, *args, **kwargs)
+        pages: Any = selectors.PendingPages(caller_of(request))  # answers what the cursor paginator asks of a queryset
+        page = self.paginate_queryset(pages)
+        assert page is not None  # the view always paginates (``LimitCursorPagination``)
+        return self.get_paginated_response(represent_many(ApprovalSerializer, page))
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         seconds = waiting.wait_seconds(request.query_params.get("wait"))
 
+        deadlines: list[datetime | None] = [None]
+
         def read() -> tuple[Any, dict[str, Any]]:
-            data = dict(ApprovalDetailSerializer(self.get_object()).data)
-            return [data.get("status"), len(data.get("decisions") or [])], data
+            approval = self.get_object()
+            data = dict(ApprovalDetailSerializer(approval).data)
+            # A live request is shown EXPIRED at its deadline by the clock alone (nothing is announced then).
+            shown = data.get("status")
+            if shown == ApprovalStatus.PENDING:
+                deadlines[0] = approval.expires_at
+            else:
+                deadlines[0] = approval.valid_until if shown == ApprovalStatus.APPROVED else None
+            return data, data
 
         etag, data = waiting.wait_for_change(
             [waiting.channel("approval", self.kwargs["pk"])],
             read,
             baseline=waiting.etag_of(request.headers) if seconds else "",
             seconds=seconds,
+            due=lambda: deadlines[0],
         )
         return Response(data, headers={"ETag": f'"{etag}"'})
 
