@@ -528,8 +528,12 @@ def _remember_votes(approval: ApprovalRequest, votes: list[ApprovalDecision]) ->
     and the API's answer read them from here."""
     cached = ApprovalDecision.objects.filter(approval=approval).order_by("created_at")
     cached._result_cache = sorted(votes, key=lambda d: d.created_at)
-    cached._prefetch_done = True
-    approval._prefetched_objects_cache = {**getattr(approval, "_prefetched_objects_cache", {}), "decisions": cached}
+    # What ``prefetch_related`` itself stores (``django.db.models.query.prefetch_one_level``); the stubs omit these.
+    cached._prefetch_done = True  # type: ignore[attr-defined]
+    approval._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(approval, "_prefetched_objects_cache", {}),
+        "decisions": cached,
+    }
 
 
 # --- withdrawal -----------------------------------------------------------------------------------------------------

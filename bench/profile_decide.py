@@ -80,7 +80,7 @@ def install(counters: list[Counters]) -> Any:
         return execute(sql, params, many, context)
 
     connection.execute_wrappers.append(sql_wrapper)
-    original_commit = BaseDatabaseWrapper._commit
+    original_commit = BaseDatabaseWrapper._commit  # type: ignore[attr-defined]
 
     def counted_commit(self: Any) -> Any:
         if not counters:
@@ -94,7 +94,7 @@ def install(counters: list[Counters]) -> Any:
                 current.hold_ms += (time.perf_counter() - current.head_locked_at) * 1000
                 current.head_locked_at = None
 
-    BaseDatabaseWrapper._commit = counted_commit  # type: ignore[method-assign]
+    BaseDatabaseWrapper._commit = counted_commit  # type: ignore[attr-defined]
     original_send = Connection.send_packed_command
 
     def counted_send(self: Any, command: Any, check_health: bool = True) -> Any:
