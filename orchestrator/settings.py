@@ -97,8 +97,9 @@ if DATABASE_URL:
         "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # django-prometheus's backend with a health check that needs no round trip (orchestrator/lib/postgresql).
-        DATABASES["default"]["ENGINE"] = "orchestrator.lib.postgresql"
+        # django-prometheus's backend with a health check that needs no round trip (orchestrator/lib/postgresql),
+        # plus pre-commit work (orchestrator/lib/postgresql_precommit: the audit chain, issue 22).
+        DATABASES["default"]["ENGINE"] = "orchestrator.lib.postgresql_precommit"
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
     DATABASES = {
