@@ -495,9 +495,9 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
     hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
     tell_engine = approval.source == ApprovalSource.SCHEDULER
     if tell_engine and outcome == "approved":
-        # Before the event (issue 22): the event takes the tenant's audit chain head lock, held until COMMIT, so
-        # it comes last and the node's claim is not done under it. The engine emits no event of its own for an
-        # approval (a rejection can fail the run, whose events must follow the rejection's: see below).
+        # The engine hook claims the node (issue 22); it emits no event of its own for an approval, so the
+        # approval's event may follow it. A rejection can fail the run, whose events must follow the rejection's:
+        # that hook runs after the event (below).
         decided.notify(
             ApprovalOutcome(
                 approval_id=approval.pk,

@@ -133,13 +133,9 @@ def emit(
     if event_type not in EVENT_TYPES and event_type not in AUDIT_ONLY_EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event = Event(type=event_type, tenant_id=tenant_id, data=data)
-    # No savepoint: its RELEASE would be one more round trip under the audit chain head lock (issue 22), and a
-    # failed listener must roll the caller's change back anyway (an event exists if and only if its change does).
+    # No savepoint: SAVEPOINT and RELEASE are two round trips per event (issue 22), and a failed listener must
+    # roll the caller's change back anyway (an event exists if and only if its change does).
     with transaction.atomic(savepoint=False):
-        # Deliverers first: the audit recorder locks the tenant's chain head until COMMIT, so whatever runs after
-        # it (here, the webhook endpoint read and outbox rows) would run under that lock (issue 22).
-        if event_type in EVENT_TYPES:
-            deliverers.notify(event)
         recorders.notify(
             Recorded(
                 event,
@@ -152,4 +148,6 @@ def emit(
                 metadata=metadata,
             )
         )
+        if event_type in EVENT_TYPES:
+            deliverers.notify(event)
     return event
