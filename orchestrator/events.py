@@ -133,9 +133,7 @@ def emit(
     if event_type not in EVENT_TYPES and event_type not in AUDIT_ONLY_EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event = Event(type=event_type, tenant_id=tenant_id, data=data)
-    # No savepoint: SAVEPOINT and RELEASE are two round trips per event (issue 22), and a failed listener must
-    # roll the caller's change back anyway (an event exists if and only if its change does).
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         recorders.notify(
             Recorded(
                 event,
