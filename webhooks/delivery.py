@@ -11,18 +11,23 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import events, metrics
+from orchestrator.lib import crypto
 
 from . import services, signing, ssrf
-from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from .schedule import parse_retry_after, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -228,3 +233,259 @@ def send_test(*, endpoint: WebhookEndpoint, resolver: ssrf.Resolver | None = Non
         attempt = WebhookAttempt.objects.filter(delivery=delivery).order_by("-number").first()
     assert attempt is not None
     return attempt
+
+
+# --- Batches (the sender, ``webhooks.sender``; issue 22) ------------------------------------------------------------
+# One statement claims up to ``limit`` due deliveries: the oldest due rows not locked by another claimer (SKIP
+# LOCKED), at most ``room`` per endpoint (the sender's per-endpoint cap minus what it already has in flight; endpoints
+# with no room are left out of the scan), stamped DELIVERING with one lease token and the lease expiry. A worker that
+# dies leaves its rows DELIVERING until the lease ends; then they are due again (here and in the sweep), same id.
+_CLAIM_SQL = """
+WITH locked AS (
+    SELECT id, endpoint_id, next_attempt_at FROM {table}
+    WHERE (status = 'QUEUED' OR (status IN ('PENDING', 'DELIVERING') AND next_attempt_at <= %(due)s))
+      AND NOT (endpoint_id = ANY(%(full)s::uuid[]))
+    ORDER BY next_attempt_at
+    LIMIT %(scan)s
+    FOR UPDATE SKIP LOCKED
+), ranked AS (
+    SELECT id, endpoint_id, next_attempt_at,
+           row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS rn
+    FROM locked
+), chosen AS (
+    SELECT r.id FROM ranked r
+    LEFT JOIN unnest(%(room_ids)s::uuid[], %(room_n)s::int[]) AS room(endpoint_id, n)
+           ON room.endpoint_id = r.endpoint_id
+    WHERE r.rn <= COALESCE(room.n, %(cap)s)
+    ORDER BY r.next_attempt_at
+    LIMIT %(limit)s
+)
+UPDATE {table} AS d SET status = 'DELIVERING', lease_token = %(token)s, next_attempt_at = %(lease_until)s
+FROM chosen WHERE d.id = chosen.id
+RETURNING d.id, d.tenant_id, d.endpoint_id, d.event_id, d.event_type, d.message_id, d.body, d.attempt_count,
+          d.attempts_made, d.max_attempts, d.next_attempt_at, d.delivered_at, d.created_at
+"""
+_CLAIM_COLUMNS = [
+    *("id", "tenant_id", "endpoint_id", "event_id", "event_type", "message_id", "body", "attempt_count"),
+    *("attempts_made", "max_attempts", "next_attempt_at", "delivered_at", "created_at"),
+]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this process holds the lease of, with what sending it needs (loaded once per batch)."""
+
+    delivery: WebhookDelivery
+    endpoint: WebhookEndpoint
+    secrets: tuple[str, ...]
+    token: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A sent (or refused) delivery waiting to be recorded."""
+
+    claimed: Claimed
+    result: ssrf.HttpResult
+    started_at: datetime
+    finished_at: datetime
+
+
+def claim_batch(
+    *, limit: int, now: datetime, cap: int, room: Mapping[Any, int] | None = None, full: Collection[Any] = ()
+) -> list[Claimed]:
+    """Claim up to ``limit`` due deliveries (one UPDATE … FOR UPDATE SKIP LOCKED statement), at most ``cap`` per
+    endpoint, ``room[endpoint]`` for endpoints listed there, none for endpoints in ``full``; load their endpoints
+    and live secrets (two more statements). Deliveries of a disabled endpoint (other than tests) are failed at once
+    and not returned. Side effects: the rows become DELIVERING under a fresh lease token.
+    """
+    if limit <= 0:
+        return []
+    if connection.vendor != "postgresql":
+        return _claim_batch_portable(limit=limit, now=now, cap=cap, room=room or {}, full=full)
+    token = uuid.uuid4()
+    room = dict(room or {})
+    params = {
+        "due": now + CLAIM_TOLERANCE,
+        "full": [str(e) for e in full],
+        # Read past rows of endpoints that have little room, so others further back still fill the batch.
+        "scan": min(limit * 4 + sum(room.values()), 2000),
+        "room_ids": [str(e) for e in room],
+        "room_n": list(room.values()),
+        "cap": cap,
+        "limit": limit,
+        "token": token,
+        "lease_until": now + lease_duration(),
+    }
+    sql = _CLAIM_SQL.format(table=connection.ops.quote_name(WebhookDelivery._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [WebhookDelivery(**dict(zip(_CLAIM_COLUMNS, row, strict=True))) for row in cursor.fetchall()]
+    return _with_endpoints(rows, token, now=now)
+
+
+def _claim_batch_portable(
+    *, limit: int, now: datetime, cap: int, room: Mapping[Any, int], full: Collection[Any]
+) -> list[Claimed]:
+    """SQLite (the embedded development mode, one worker): candidates first, then each claimed with ``claim``'s
+    conditional UPDATE, so the outcome is the same, only with more statements."""
+    claimable = Q(status=DeliveryStatus.QUEUED) | Q(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.DELIVERING], next_attempt_at__lte=now + CLAIM_TOLERANCE
+    )
+    due = (
+        WebhookDelivery.objects.filter(claimable)
+        .exclude(endpoint_id__in=list(full))
+        .order_by("next_attempt_at")
+        .values_list("id", "endpoint_id")[: limit * 4]
+    )
+    token = uuid.uuid4()
+    taken: Counter[Any] = Counter()
+    chosen: list[Any] = []
+    for pk, endpoint_id in due:
+        if len(chosen) >= limit or taken[endpoint_id] >= room.get(endpoint_id, cap):
+            continue
+        claimed = WebhookDelivery.objects.filter(claimable, pk=pk).update(
+            status=DeliveryStatus.DELIVERING, lease_token=token, next_attempt_at=now + lease_duration()
+        )
+        if claimed:
+            taken[endpoint_id] += 1
+            chosen.append(pk)
+    return _with_endpoints(list(WebhookDelivery.objects.filter(pk__in=chosen, lease_token=token)), token, now=now)
+
+
+def _with_endpoints(rows: list[WebhookDelivery], token: uuid.UUID, *, now: datetime) -> list[Claimed]:
+    if not rows:
+        return []
+    rows.sort(key=lambda d: d.next_attempt_at)
+    endpoint_ids = {d.endpoint_id for d in rows}
+    endpoints = {e.pk: e for e in WebhookEndpoint.objects.filter(pk__in=endpoint_ids)}
+    secrets = _live_secrets_of(endpoint_ids, now=now)
+    claimed: list[Claimed] = []
+    disabled: list[Any] = []
+    for delivery in rows:
+        endpoint = endpoints.get(delivery.endpoint_id)
+        if endpoint is None:  # deleted meanwhile (its deliveries go with it)
+            continue
+        if not endpoint.enabled and delivery.event_type != "webhook.test":
+            disabled.append(delivery.pk)
+            continue
+        claimed.append(Claimed(delivery, endpoint, tuple(secrets.get(endpoint.pk, ())), token))
+    if disabled:
+        WebhookDelivery.objects.filter(pk__in=disabled, lease_token=token).update(
+            status=DeliveryStatus.FAILED, lease_token=None, last_error="endpoint disabled"
+        )
+    return claimed
+
+
+def _live_secrets_of(endpoint_ids: Collection[Any], *, now: datetime) -> dict[Any, list[str]]:
+    """Decrypted live secrets per endpoint, newest first (as ``services.live_secrets``), in one statement."""
+    rows = (
+        WebhookSecret.objects.filter(endpoint_id__in=endpoint_ids)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-created_at", "-id")
+        .values_list("endpoint_id", "ciphertext")
+    )
+    found: dict[Any, list[str]] = {}
+    keys = tuple(settings.WEBHOOK_ENCRYPTION_KEYS)
+    for endpoint_id, ciphertext in rows:
+        found.setdefault(endpoint_id, []).append(_decrypt(ciphertext, keys, settings.SECRET_KEY))
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _decrypt(ciphertext: str, keys: tuple[str, ...], secret_key: str) -> str:
+    """Fernet decryption is ~50 µs and the same few ciphertexts come back batch after batch; keyed by the key
+    material too, so a key change is never answered from the cache."""
+    del keys, secret_key  # part of the cache key only; crypto reads the same settings
+    return crypto.decrypt(ciphertext)
+
+
+def send_claimed(item: Claimed, *, pools: Any, now: datetime, resolver: ssrf.Resolver | None = None) -> ssrf.HttpResult:
+    """Resolve and check the host (every attempt: the SSRF guard), sign, POST over a pooled connection to the
+    checked address (``webhooks.transport``). No database access: this runs on the sender's threads."""
+    from . import transport
+
+    endpoint, delivery = item.endpoint, item.delivery
+    try:
+        target = ssrf.resolve_target(
+            endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS, resolver=resolver
+        )
+    except ssrf.BlockedDestination as exc:
+        return ssrf.HttpResult(None, {}, "", f"blocked: {exc.message}"[:500], False, 0.0)
+    body = delivery.body.encode("utf-8")
+    headers = {
+        **signing.headers_for(item.secrets, message_id=delivery.message_id, timestamp=int(now.timestamp()), body=body),
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    return transport.post(pools, target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
+
+
+_SUCCEED_SQL = """
+UPDATE {table} AS d SET status = 'SUCCEEDED', attempts_made = d.attempts_made + 1, lease_token = NULL,
+    last_status_code = v.code, last_error = '', delivered_at = v.finished, updated_at = %s
+FROM (VALUES {values}) AS v(id, token, code, finished)
+WHERE d.id = v.id AND d.lease_token = v.token
+RETURNING d.id, d.attempts_made
+"""
+
+
+def record_batch(outcomes: Sequence[Outcome]) -> int:
+    """Record sent deliveries; returns how many were recorded (a lost lease records nothing: the new holder will).
+
+    Successes, the common case, take one transaction for the whole batch: one UPDATE … FROM (VALUES …) checked
+    against each row's lease token, one INSERT of the attempts, and one UPDATE clearing the failure clock of
+    endpoints that were failing. Failures go one by one through ``_record`` (retry schedule, Retry-After, 410,
+    disabling): they are rare and each may change its endpoint.
+    """
+    portable = connection.vendor != "postgresql"  # SQLite: every outcome through ``_record``
+    wins = [] if portable else [o for o in outcomes if _outcome(o.result) == "success"]
+    recorded = 0
+    if wins:
+        by_id = {o.claimed.delivery.pk: o for o in wins}
+        values = ", ".join(["(%s::uuid, %s::uuid, %s::int, %s::timestamptz)"] * len(wins))
+        params: list[Any] = [timezone.now()]
+        for o in wins:
+            params += [o.claimed.delivery.pk, o.claimed.token, o.result.status_code, o.finished_at]
+        sql = _SUCCEED_SQL.format(table=connection.ops.quote_name(WebhookDelivery._meta.db_table), values=values)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                numbers = dict(cursor.fetchall())
+            WebhookAttempt.objects.bulk_create(
+                WebhookAttempt(
+                    delivery_id=pk,
+                    number=number,
+                    created_at=by_id[pk].started_at,
+                    success=True,
+                    status_code=by_id[pk].result.status_code,
+                    latency_ms=round(by_id[pk].result.latency_s * 1000),
+                    response_excerpt=by_id[pk].result.excerpt[:2000],
+                )
+                for pk, number in numbers.items()
+            )
+            recovered = {
+                o.claimed.endpoint.pk
+                for pk, o in by_id.items()
+                if pk in numbers and o.claimed.endpoint.failing_since is not None
+                and o.claimed.delivery.event_type != "webhook.test"  # a test says nothing about health
+            }  # fmt: skip
+            if recovered:
+                WebhookEndpoint.objects.filter(pk__in=recovered).update(failing_since=None)
+        for pk in set(by_id) - set(numbers):
+            logger.warning("webhook delivery %s: lease lost before recording the attempt", pk)
+        for o in wins:
+            metrics.webhooks_total.labels(event_type=o.claimed.delivery.event_type, outcome="success").inc()
+            metrics.webhook_delivery_seconds.labels(event_type=o.claimed.delivery.event_type).observe(
+                o.result.latency_s
+            )
+        recorded += len(numbers)
+    for o in outcomes:
+        if not portable and _outcome(o.result) == "success":
+            continue
+        c = o.claimed
+        attempt = _record(
+            c.delivery, c.endpoint, c.token, o.result, started_at=o.started_at, finished_at=o.finished_at, rng=None
+        )
+        recorded += attempt is not None
+    return recorded

@@ -215,7 +215,8 @@ def enqueue_event(event: Event) -> int:
     """Write one outbox row per subscribed endpoint and ask for delivery on commit; returns how many.
 
     Precondition: inside the event's transaction (``events.emit``). One indexed query when the tenant has no
-    endpoint. Side effect on commit: one ``webhooks.deliver`` task per row on the ``webhooks`` queue.
+    endpoint. Side effect on commit: one ``webhooks.send_due`` wake-up on the ``webhooks`` queue (per event, not
+    per row), which a worker's sender answers by claiming the due rows within milliseconds.
     """
     if event.tenant_id is None:
         return 0
@@ -256,21 +257,30 @@ def enqueue_event(event: Event) -> int:
 
 
 def send_delivery_tasks(delivery_ids: Iterable[str], *, countdown: float | None = None) -> None:
-    """Hand deliveries to the broker. A broker failure is logged, not raised: the sweep finds them later."""
-    from .tasks import deliver
+    """Wake a sender for these deliveries: ONE ``webhooks.send_due`` message however many there are (issue 22;
+    the sender claims whatever is due from the database, so the ids are not sent). Nothing to send: no message.
+    A broker failure is logged, not raised: the rows are in the database and the sweep wakes a sender later.
+    """
+    ids = list(delivery_ids)
+    if ids:
+        wake_senders(countdown=countdown, why=f"{len(ids)} deliveries")
 
-    for delivery_id in delivery_ids:
-        try:
-            deliver.apply_async((str(delivery_id),), queue="webhooks", countdown=countdown)
-        except Exception:  # the rows are in the database; the periodic sweep will dispatch them
-            logger.exception("could not enqueue webhook delivery %s; the sweep will retry", delivery_id)
+
+def wake_senders(*, countdown: float | None = None, why: str = "") -> None:
+    """Send one ``webhooks.send_due`` message; a broker failure is logged, not raised (the sweep wakes later)."""
+    from .tasks import send_due
+
+    try:
+        send_due.apply_async((), queue="webhooks", countdown=countdown)
+    except Exception:  # the rows are in the database; the periodic sweep will wake a sender
+        logger.exception("could not wake a webhook sender (%s); the sweep will retry", why)
 
 
 def redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send a delivery again with a fresh retry schedule (same ``webhook-id``: it is the same message).
 
     Raises ``InvalidStateError`` while an attempt is in flight or when the endpoint is disabled. Side effects: a
-    ``webhook.redelivered`` audit entry; on commit, a ``webhooks.deliver`` task.
+    ``webhook.redelivered`` audit entry; on commit, a ``webhooks.send_due`` wake-up.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -315,6 +325,10 @@ def dispatch_due_deliveries(*, now: datetime | None = None, batch_size: int = 50
     """The sweep: hand due PENDING retries, QUEUED rows whose task was lost and DELIVERING rows whose worker
     died (lease expired) to the broker again. Claimed with ``FOR UPDATE SKIP LOCKED`` so sweeps running at once
     never hand out the same row twice. Returns how many were dispatched.
+
+    Each batch costs one wake-up message, not one per row, and pushes the rows' ``next_attempt_at`` on by
+    ``REDISPATCH_AFTER``: under CPU starvation (senders alive but slow) the sweep does not flood the broker with
+    copies of a backlog that is already being worked through.
     """
     dispatched = 0
     # Each delivery is a unit (issue 16): one UPDATE for the batch, delivery by delivery if the database refuses
@@ -338,6 +352,10 @@ def dispatch_due_deliveries(*, now: datetime | None = None, batch_size: int = 50
         dispatched += len(queued)
         if len(rows) < batch_size:
             break
+    if not dispatched and WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED).exists():
+        # QUEUED rows are claimable at once: if their wake-up was lost (or every sender was busy), one nudge per
+        # sweep gets them sent within WEBHOOK_SWEEP_SECONDS instead of after REDISPATCH_AFTER.
+        wake_senders(why="sweep")
     return dispatched
 
 

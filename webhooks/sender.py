@@ -1,0 +1,211 @@
+"""The webhook sender of one worker process (issue 22): batch claims, a bounded thread pool, a cap per endpoint.
+
+One *pump* thread per process does all the database work, on its own connection: it claims due deliveries in one
+statement (``delivery.claim_batch``: never more than the free sending threads, so every claimed delivery starts at
+once and its lease covers its timeout), hands them to the sending threads, and records what came back in batches
+(``delivery.record_batch``). The sending threads only resolve + check the host (SSRF guard), sign and POST over
+keep-alive pools per checked address (``webhooks.transport``). At most ``per_endpoint`` requests go to one endpoint
+at a time: an endpoint that answers after 5 s holds that many threads and the rest keep serving the others.
+
+The pump wakes on ``wake()`` (the ``webhooks.send_due`` task, sent on the commit that wrote the outbox rows, by the
+sweep and by retry countdowns) and whenever a send finishes (so a backlog drains without further messages); it
+sleeps when nothing is due. The broker message carries no delivery id: it only says "look"; the database is the
+queue, so a lost or duplicated message loses or duplicates nothing. A process that dies leaves its claims to the
+lease: they are claimed again, with the same ``webhook-id``, once it has run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from . import delivery, ssrf, transport
+
+logger = logging.getLogger(__name__)
+
+# After a database error the pump waits this long before trying again (the sweep is the durable backstop).
+ERROR_BACKOFF_S = 1.0
+# How often the pump checks its database connection (Django's CONN_MAX_AGE and health check), not every round.
+HEALTH_CHECK_EVERY_S = 30.0
+
+
+class Sender:
+    """Sends due deliveries of this process. Thread-safe; ``wake()`` never blocks on the network or database."""
+
+    def __init__(
+        self,
+        *,
+        threads: int,
+        per_endpoint: int,
+        resolver: ssrf.Resolver | None = None,
+        name: str = "webhook-sender",
+    ) -> None:
+        self.threads = threads
+        self.per_endpoint = min(per_endpoint, threads)
+        self.resolver = resolver
+        self.name = name
+        self.pools = transport.Pools(maxsize=threads)
+        self._cond = threading.Condition()
+        self._inflight: Counter[Any] = Counter()  # endpoint id → requests in flight
+        self._busy = 0
+        self._done: list[delivery.Outcome] = []
+        self._wakes = 0
+        self._parked = False  # the pump is waiting with nothing to do
+        self._stopping = False
+        self._pump: threading.Thread | None = None
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-http")
+        self.claimed_total = 0
+        self.recorded_total = 0
+        self._retried: set[int] = set()
+        self._next_health_check = 0.0
+
+    # --- control --------------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Ask the pump to look for due deliveries (starting it on first use)."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._wakes += 1
+            self._parked = False
+            if self._pump is None:
+                self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
+                self._pump.start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is due to this process, nothing is in flight and every result is recorded (tests,
+        benchmarks). Returns False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._parked and self._busy == 0 and not self._done, timeout)
+
+    def in_flight(self) -> dict[Any, int]:
+        with self._cond:
+            return dict(self._inflight)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming; wait up to ``timeout`` for requests in flight to finish and be recorded. What is still in
+        flight after that is left to the lease (sent again later, with the same id)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            pump = self._pump
+        if pump is not None:
+            pump.join(timeout)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.pools.close()
+
+    # --- the pump (the only thread here that touches the database) -------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while not (self._wakes or self._done or self._stopping):
+                        self._parked = self._busy == 0
+                        self._cond.notify_all()
+                        self._cond.wait()
+                    self._parked = False
+                    if self._stopping and self._busy == 0 and not self._done:
+                        return
+                    if self._stopping and not self._done:
+                        self._cond.wait(0.5)  # in-flight requests finishing
+                        continue
+                    self._wakes = 0
+                    done, self._done = self._done, []
+                    free = 0 if self._stopping else self.threads - self._busy
+                    inflight = dict(self._inflight)
+                try:
+                    if time.monotonic() >= self._next_health_check:
+                        close_old_connections()  # an obsolete or broken connection is replaced, not reused
+                        self._next_health_check = time.monotonic() + HEALTH_CHECK_EVERY_S
+                    if done:
+                        self.recorded_total += delivery.record_batch(done)
+                        done = []
+                    if free > 0:
+                        self._claim_and_send(free, inflight)
+                except Exception:
+                    logger.exception("webhook sender: database work failed; retrying in %.0f s", ERROR_BACKOFF_S)
+                    connection.close()
+                    # Outcomes not recorded get one more round; after that the lease returns them (sent again).
+                    retry = [o for o in done if id(o) not in self._retried]
+                    self._retried = {id(o) for o in retry}
+                    with self._cond:
+                        self._done = retry + self._done
+                        self._wakes += 1
+                        self._cond.wait(ERROR_BACKOFF_S)
+                else:
+                    self._retried = set()
+        finally:
+            connection.close()
+            with self._cond:
+                self._parked = True
+                self._cond.notify_all()
+
+    def _claim_and_send(self, free: int, inflight: dict[Any, int]) -> None:
+        room = {ep: self.per_endpoint - n for ep, n in inflight.items() if n < self.per_endpoint}
+        full = [ep for ep, n in inflight.items() if n >= self.per_endpoint]
+        claimed = delivery.claim_batch(limit=free, now=timezone.now(), cap=self.per_endpoint, room=room, full=full)
+        if not claimed:
+            return
+        self.claimed_total += len(claimed)
+        with self._cond:
+            for item in claimed:
+                self._busy += 1
+                self._inflight[item.endpoint.pk] += 1
+            if len(claimed) >= free:
+                self._wakes += 1  # a full batch: more may be due; look again once threads free up
+        for item in claimed:
+            self._executor.submit(self._send, item)
+
+    # --- the sending threads ---------------------------------------------------------------------------------------
+    def _send(self, item: delivery.Claimed) -> None:
+        started_at = timezone.now()
+        try:
+            result = delivery.send_claimed(item, pools=self.pools, now=started_at, resolver=self.resolver)
+        except Exception as exc:  # a bug must not leak a thread slot; recorded as a failed attempt (retried)
+            logger.exception("webhook sender: sending delivery %s failed", item.delivery.pk)
+            result = ssrf.HttpResult(None, {}, "", f"internal error: {type(exc).__name__}"[:500], False, 0.0)
+        finished_at: datetime = started_at + timedelta(seconds=result.latency_s)
+        with self._cond:
+            self._done.append(delivery.Outcome(item, result, started_at, finished_at))
+            self._busy -= 1
+            endpoint_id = item.endpoint.pk
+            self._inflight[endpoint_id] -= 1
+            if self._inflight[endpoint_id] <= 0:
+                del self._inflight[endpoint_id]
+            self._cond.notify_all()
+
+
+_sender: Sender | None = None
+_sender_pid: int | None = None
+_sender_lock = threading.Lock()
+
+
+def get_sender() -> Sender:
+    """This process's sender (a forked child makes its own: threads and sockets do not survive a fork)."""
+    global _sender, _sender_pid
+    with _sender_lock:
+        if _sender is None or _sender_pid != os.getpid():
+            _sender = Sender(
+                threads=settings.WEBHOOK_SENDER_THREADS, per_endpoint=settings.WEBHOOK_ENDPOINT_CONCURRENCY
+            )
+            _sender_pid = os.getpid()
+        return _sender
+
+
+def shutdown(timeout: float = 10.0) -> None:
+    """Stop this process's sender if it was started (worker process shutdown)."""
+    global _sender
+    with _sender_lock:
+        sender, _sender = (_sender, None) if _sender_pid == os.getpid() else (None, _sender)
+    if sender is not None:
+        sender.stop(timeout)
