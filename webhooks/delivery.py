@@ -242,7 +242,7 @@ def send_test(*, endpoint: WebhookEndpoint, resolver: ssrf.Resolver | None = Non
 # dies leaves its rows DELIVERING until the lease ends; then they are due again (here and in the sweep), same id.
 _CLAIM_SQL = """
 WITH locked AS (
-    SELECT id, endpoint_id, next_attempt_at FROM {table}
+    SELECT id, endpoint_id, next_attempt_at FROM {delivery}
     WHERE (status = 'QUEUED' OR (status IN ('PENDING', 'DELIVERING') AND next_attempt_at <= %(due)s))
       AND NOT (endpoint_id = ANY(%(full)s::uuid[]))
     ORDER BY next_attempt_at
@@ -260,10 +260,15 @@ WITH locked AS (
     ORDER BY r.next_attempt_at
     LIMIT %(limit)s
 )
-UPDATE {table} AS d SET status = 'DELIVERING', lease_token = %(token)s, next_attempt_at = %(lease_until)s
-FROM chosen WHERE d.id = chosen.id
+UPDATE {delivery} AS d SET status = 'DELIVERING', lease_token = %(token)s, next_attempt_at = %(lease_until)s
+FROM chosen, {endpoint} AS e
+WHERE d.id = chosen.id AND e.id = d.endpoint_id
 RETURNING d.id, d.tenant_id, d.endpoint_id, d.event_id, d.event_type, d.message_id, d.body, d.attempt_count,
-          d.attempts_made, d.max_attempts, d.next_attempt_at, d.delivered_at, d.created_at
+          d.attempts_made, d.max_attempts, d.next_attempt_at, d.delivered_at, d.created_at,
+          e.url, e.enabled, e.failing_since,
+          ARRAY(SELECT s.ciphertext FROM {secret} AS s
+                WHERE s.endpoint_id = d.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > %(now)s)
+                ORDER BY s.created_at DESC, s.id DESC)
 """
 _CLAIM_COLUMNS = [
     *("id", "tenant_id", "endpoint_id", "event_id", "event_type", "message_id", "body", "attempt_count"),
@@ -279,6 +284,16 @@ class Claimed:
     endpoint: WebhookEndpoint
     secrets: tuple[str, ...]
     token: uuid.UUID
+    claimed_at: datetime
+
+    def safe_to_start(self, now: datetime) -> bool:
+        """Whether a delivery that waited in the sender's local queue may still start: an attempt started now must
+        end (timeout included) well before the lease does, or another worker could claim it meanwhile; a late one
+        is skipped and the lease returns it. A prompt start (within a second of the claim) is always allowed, as
+        before batching, even where the lease is configured shorter than the timeout."""
+        timeout = timedelta(milliseconds=settings.WEBHOOK_TIMEOUT_MS)
+        may_wait = max(lease_duration() - timeout - timedelta(seconds=5), timedelta(seconds=1))
+        return now <= self.claimed_at + may_wait
 
 
 @dataclass(frozen=True)
@@ -316,12 +331,48 @@ def claim_batch(
         "limit": limit,
         "token": token,
         "lease_until": now + lease_duration(),
+        "now": now,
     }
-    sql = _CLAIM_SQL.format(table=connection.ops.quote_name(WebhookDelivery._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [WebhookDelivery(**dict(zip(_CLAIM_COLUMNS, row, strict=True))) for row in cursor.fetchall()]
-    return _with_endpoints(rows, token, now=now)
+        cursor.execute(_CLAIM_SQL.format(**_tables()), params)
+        fetched = cursor.fetchall()
+    keys = tuple(settings.WEBHOOK_ENCRYPTION_KEYS)
+    claimed: list[Claimed] = []
+    disabled: list[Any] = []
+    endpoints: dict[Any, WebhookEndpoint] = {}
+    for row in sorted(fetched, key=lambda r: r[10]):  # oldest due first
+        delivery = WebhookDelivery(**dict(zip(_CLAIM_COLUMNS, row[:13], strict=True)))
+        url, enabled, failing_since, ciphertexts = row[13:]
+        if not enabled and delivery.event_type != "webhook.test":
+            disabled.append(delivery.pk)
+            continue
+        endpoint = endpoints.get(delivery.endpoint_id)
+        if endpoint is None:
+            endpoint = endpoints[delivery.endpoint_id] = WebhookEndpoint(
+                id=delivery.endpoint_id, tenant_id=delivery.tenant_id, url=url, enabled=enabled,
+                failing_since=failing_since,
+            )  # fmt: skip
+        secrets = tuple(_decrypt(c, keys, settings.SECRET_KEY) for c in ciphertexts)
+        claimed.append(Claimed(delivery, endpoint, secrets, token, claimed_at=now))
+    _fail_disabled(disabled, token)
+    return claimed
+
+
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "delivery": quote(WebhookDelivery._meta.db_table),
+        "endpoint": quote(WebhookEndpoint._meta.db_table),
+        "secret": quote(WebhookSecret._meta.db_table),
+        "attempt": quote(WebhookAttempt._meta.db_table),
+    }
+
+
+def _fail_disabled(ids: list[Any], token: uuid.UUID) -> None:
+    if ids:
+        WebhookDelivery.objects.filter(pk__in=ids, lease_token=token).update(
+            status=DeliveryStatus.FAILED, lease_token=None, last_error="endpoint disabled"
+        )
 
 
 def _claim_batch_portable(
@@ -369,11 +420,8 @@ def _with_endpoints(rows: list[WebhookDelivery], token: uuid.UUID, *, now: datet
         if not endpoint.enabled and delivery.event_type != "webhook.test":
             disabled.append(delivery.pk)
             continue
-        claimed.append(Claimed(delivery, endpoint, tuple(secrets.get(endpoint.pk, ())), token))
-    if disabled:
-        WebhookDelivery.objects.filter(pk__in=disabled, lease_token=token).update(
-            status=DeliveryStatus.FAILED, lease_token=None, last_error="endpoint disabled"
-        )
+        claimed.append(Claimed(delivery, endpoint, tuple(secrets.get(endpoint.pk, ())), token, claimed_at=now))
+    _fail_disabled(disabled, token)
     return claimed
 
 
@@ -422,56 +470,50 @@ def send_claimed(item: Claimed, *, pools: Any, now: datetime, resolver: ssrf.Res
 
 
 _SUCCEED_SQL = """
-UPDATE {table} AS d SET status = 'SUCCEEDED', attempts_made = d.attempts_made + 1, lease_token = NULL,
-    last_status_code = v.code, last_error = '', delivered_at = v.finished, updated_at = %s
-FROM (VALUES {values}) AS v(id, token, code, finished)
-WHERE d.id = v.id AND d.lease_token = v.token
-RETURNING d.id, d.attempts_made
+WITH v(id, token, code, started, finished, latency, excerpt) AS (VALUES {values}),
+done AS (
+    UPDATE {delivery} AS d SET status = 'SUCCEEDED', attempts_made = d.attempts_made + 1, lease_token = NULL,
+        last_status_code = v.code, last_error = '', delivered_at = v.finished, updated_at = %s
+    FROM v WHERE d.id = v.id AND d.lease_token = v.token
+    RETURNING d.id, d.attempts_made, d.endpoint_id, d.event_type
+), attempts AS (
+    INSERT INTO {attempt} (delivery_id, number, created_at, success, status_code, latency_ms, error,
+                           response_excerpt, next_attempt_at)
+    SELECT done.id, done.attempts_made, v.started, TRUE, v.code, v.latency, '', v.excerpt, NULL
+    FROM done JOIN v ON v.id = done.id
+), healthy AS (
+    UPDATE {endpoint} AS e SET failing_since = NULL
+    WHERE e.failing_since IS NOT NULL
+      AND e.id IN (SELECT endpoint_id FROM done WHERE event_type <> 'webhook.test')
+)
+SELECT id FROM done
 """
+_SUCCEED_ROW = "(%s::uuid, %s::uuid, %s::int, %s::timestamptz, %s::timestamptz, %s::int, %s::text)"
 
 
 def record_batch(outcomes: Sequence[Outcome]) -> int:
     """Record sent deliveries; returns how many were recorded (a lost lease records nothing: the new holder will).
 
-    Successes, the common case, take one transaction for the whole batch: one UPDATE … FROM (VALUES …) checked
-    against each row's lease token, one INSERT of the attempts, and one UPDATE clearing the failure clock of
-    endpoints that were failing. Failures go one by one through ``_record`` (retry schedule, Retry-After, 410,
-    disabling): they are rare and each may change its endpoint.
+    Successes, the common case, take ONE statement for the whole batch (atomic on its own): an UPDATE … FROM
+    (VALUES …) checked against each row's lease token, the INSERT of their attempts and the UPDATE clearing the
+    failure clock of endpoints that were failing, as data-modifying CTEs. Failures go one by one through
+    ``_record`` (retry schedule, Retry-After, 410, disabling): they are rare and each may change its endpoint.
     """
     portable = connection.vendor != "postgresql"  # SQLite: every outcome through ``_record``
     wins = [] if portable else [o for o in outcomes if _outcome(o.result) == "success"]
     recorded = 0
     if wins:
         by_id = {o.claimed.delivery.pk: o for o in wins}
-        values = ", ".join(["(%s::uuid, %s::uuid, %s::int, %s::timestamptz)"] * len(wins))
-        params: list[Any] = [timezone.now()]
+        params: list[Any] = []
         for o in wins:
-            params += [o.claimed.delivery.pk, o.claimed.token, o.result.status_code, o.finished_at]
-        sql = _SUCCEED_SQL.format(table=connection.ops.quote_name(WebhookDelivery._meta.db_table), values=values)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                numbers = dict(cursor.fetchall())
-            WebhookAttempt.objects.bulk_create(
-                WebhookAttempt(
-                    delivery_id=pk,
-                    number=number,
-                    created_at=by_id[pk].started_at,
-                    success=True,
-                    status_code=by_id[pk].result.status_code,
-                    latency_ms=round(by_id[pk].result.latency_s * 1000),
-                    response_excerpt=by_id[pk].result.excerpt[:2000],
-                )
-                for pk, number in numbers.items()
-            )
-            recovered = {
-                o.claimed.endpoint.pk
-                for pk, o in by_id.items()
-                if pk in numbers and o.claimed.endpoint.failing_since is not None
-                and o.claimed.delivery.event_type != "webhook.test"  # a test says nothing about health
-            }  # fmt: skip
-            if recovered:
-                WebhookEndpoint.objects.filter(pk__in=recovered).update(failing_since=None)
+            params += [o.claimed.delivery.pk, o.claimed.token, o.result.status_code, o.started_at, o.finished_at,
+                       round(o.result.latency_s * 1000), o.result.excerpt[:2000]]  # fmt: skip
+        params.append(timezone.now())  # updated_at, after the VALUES in the statement's text
+        # One statement (atomic on its own): the outcome rows, their attempts, the endpoints' failure clocks.
+        sql = _SUCCEED_SQL.format(values=", ".join([_SUCCEED_ROW] * len(wins)), **_tables())
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            numbers = {row[0] for row in cursor.fetchall()}
         for pk in set(by_id) - set(numbers):
             logger.warning("webhook delivery %s: lease lost before recording the attempt", pk)
         for o in wins:

@@ -20,8 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +28,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from . import delivery, ssrf, transport
+from . import delivery, services, ssrf, transport
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,13 @@ HEALTH_CHECK_EVERY_S = 30.0
 
 
 class Sender:
-    """Sends due deliveries of this process. Thread-safe; ``wake()`` never blocks on the network or database."""
+    """Sends due deliveries of this process. Thread-safe; ``wake()`` never blocks on the network or database.
+
+    Per endpoint at most ``per_endpoint`` requests run and as many more wait in a local queue (claimed, leased),
+    so a sending thread that finishes picks the next delivery at once instead of waiting for the pump's next
+    round trip. A waiting delivery whose lease would no longer cover its timeout is not sent (``safe_to_start``):
+    it returns through the lease.
+    """
 
     def __init__(
         self,
@@ -56,22 +61,25 @@ class Sender:
         self.name = name
         self.pools = transport.Pools(maxsize=threads)
         self._cond = threading.Condition()
-        self._inflight: Counter[Any] = Counter()  # endpoint id → requests in flight
-        self._busy = 0
+        self._running: Counter[Any] = Counter()  # endpoint id → requests in flight
+        self._ready: dict[Any, deque[delivery.Claimed]] = {}  # endpoint id → claimed, waiting for a thread
+        self._order: deque[Any] = deque()  # endpoints with waiting deliveries, round robin
+        self._held = 0  # claimed and not yet taken for recording (or dropped): waiting + running + done
         self._done: list[delivery.Outcome] = []
         self._wakes = 0
         self._parked = False  # the pump is waiting with nothing to do
         self._stopping = False
         self._pump: threading.Thread | None = None
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-http")
+        self._workers: list[threading.Thread] = []
         self.claimed_total = 0
         self.recorded_total = 0
+        self.skipped_total = 0  # waited too long for the lease: left to it
         self._retried: set[int] = set()
         self._next_health_check = 0.0
 
     # --- control --------------------------------------------------------------------------------------------------
     def wake(self) -> None:
-        """Ask the pump to look for due deliveries (starting it on first use)."""
+        """Ask the pump to look for due deliveries (starting the threads on first use)."""
         with self._cond:
             if self._stopping:
                 return
@@ -80,28 +88,36 @@ class Sender:
             if self._pump is None:
                 self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
                 self._pump.start()
+                for n in range(self.threads):
+                    worker = threading.Thread(target=self._work, name=f"{self.name}-http-{n}", daemon=True)
+                    worker.start()
+                    self._workers.append(worker)
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is due to this process, nothing is in flight and every result is recorded (tests,
+        """Wait until nothing is due to this process, nothing is held and every result is recorded (tests,
         benchmarks). Returns False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._parked and self._busy == 0 and not self._done, timeout)
+            return self._cond.wait_for(lambda: self._parked and self._held == 0 and not self._done, timeout)
 
     def in_flight(self) -> dict[Any, int]:
+        """Requests running now, per endpoint."""
         with self._cond:
-            return dict(self._inflight)
+            return {e: n for e, n in self._running.items() if n}
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; wait up to ``timeout`` for requests in flight to finish and be recorded. What is still in
-        flight after that is left to the lease (sent again later, with the same id)."""
+        """Stop claiming and starting; wait up to ``timeout`` for running requests to finish and be recorded.
+        Deliveries still waiting or running after that are left to their lease (sent again later, same id)."""
         with self._cond:
             self._stopping = True
+            for queue in self._ready.values():
+                self._held -= len(queue)
+            self._ready.clear()
+            self._order.clear()
             self._cond.notify_all()
             pump = self._pump
         if pump is not None:
             pump.join(timeout)
-        self._executor.shutdown(wait=False, cancel_futures=True)
         self.pools.close()
 
     # --- the pump (the only thread here that touches the database) -------------------------------------------------
@@ -110,19 +126,23 @@ class Sender:
             while True:
                 with self._cond:
                     while not (self._wakes or self._done or self._stopping):
-                        self._parked = self._busy == 0
+                        self._parked = self._held == 0
                         self._cond.notify_all()
                         self._cond.wait()
                     self._parked = False
-                    if self._stopping and self._busy == 0 and not self._done:
+                    if self._stopping and self._held == 0 and not self._done:
                         return
                     if self._stopping and not self._done:
-                        self._cond.wait(0.5)  # in-flight requests finishing
+                        self._cond.wait(0.5)  # running requests finishing
                         continue
                     self._wakes = 0
                     done, self._done = self._done, []
-                    free = 0 if self._stopping else self.threads - self._busy
-                    inflight = dict(self._inflight)
+                    self._held -= len(done)  # being recorded: no longer holding a place
+                    # Room: every thread busy plus one waiting delivery per thread; per endpoint its cap twice over.
+                    free = 0 if self._stopping else 2 * self.threads - self._held
+                    held = Counter(self._running)
+                    for e, queue in self._ready.items():
+                        held[e] += len(queue)
                 try:
                     if time.monotonic() >= self._next_health_check:
                         close_old_connections()  # an obsolete or broken connection is replaced, not reused
@@ -131,7 +151,7 @@ class Sender:
                         self.recorded_total += delivery.record_batch(done)
                         done = []
                     if free > 0:
-                        self._claim_and_send(free, inflight)
+                        self._claim(free, held)
                 except Exception:
                     logger.exception("webhook sender: database work failed; retrying in %.0f s", ERROR_BACKOFF_S)
                     connection.close()
@@ -150,38 +170,80 @@ class Sender:
                 self._parked = True
                 self._cond.notify_all()
 
-    def _claim_and_send(self, free: int, inflight: dict[Any, int]) -> None:
-        room = {ep: self.per_endpoint - n for ep, n in inflight.items() if n < self.per_endpoint}
-        full = [ep for ep, n in inflight.items() if n >= self.per_endpoint]
-        claimed = delivery.claim_batch(limit=free, now=timezone.now(), cap=self.per_endpoint, room=room, full=full)
+    def _claim(self, free: int, held: Counter[Any]) -> None:
+        limit = 2 * self.per_endpoint
+        room = {e: limit - n for e, n in held.items() if 0 < n < limit}
+        full = [e for e, n in held.items() if n >= limit]
+        claimed = delivery.claim_batch(limit=free, now=timezone.now(), cap=limit, room=room, full=full)
         if not claimed:
             return
         self.claimed_total += len(claimed)
         with self._cond:
             for item in claimed:
-                self._busy += 1
-                self._inflight[item.endpoint.pk] += 1
+                endpoint_id = item.endpoint.pk
+                queue = self._ready.get(endpoint_id)
+                if queue is None:
+                    queue = self._ready[endpoint_id] = deque()
+                    self._order.append(endpoint_id)
+                queue.append(item)
+                self._held += 1
             if len(claimed) >= free:
-                self._wakes += 1  # a full batch: more may be due; look again once threads free up
-        for item in claimed:
-            self._executor.submit(self._send, item)
+                self._wakes += 1  # a full batch: more may be due; look again when there is room
+            self._cond.notify_all()
+        if len(claimed) >= free:
+            # More is due than this process holds: nudge the other worker processes too (coalesced: at most one
+            # message waits in the queue), so a backlog is shared without a message per delivery.
+            services.wake_senders(why="backlog", coalesce=True)
 
     # --- the sending threads ---------------------------------------------------------------------------------------
-    def _send(self, item: delivery.Claimed) -> None:
-        started_at = timezone.now()
-        try:
-            result = delivery.send_claimed(item, pools=self.pools, now=started_at, resolver=self.resolver)
-        except Exception as exc:  # a bug must not leak a thread slot; recorded as a failed attempt (retried)
-            logger.exception("webhook sender: sending delivery %s failed", item.delivery.pk)
-            result = ssrf.HttpResult(None, {}, "", f"internal error: {type(exc).__name__}"[:500], False, 0.0)
-        finished_at: datetime = started_at + timedelta(seconds=result.latency_s)
+    def _next(self) -> delivery.Claimed | None:
+        """The next delivery of an endpoint below its cap, round robin over endpoints; None when stopping.
+        Precondition: ``self._cond`` held."""
+        while not self._stopping:
+            for _ in range(len(self._order)):
+                endpoint_id = self._order[0]
+                self._order.rotate(-1)
+                if self._running[endpoint_id] < self.per_endpoint:
+                    queue = self._ready[endpoint_id]
+                    item = queue.popleft()
+                    if not queue:
+                        del self._ready[endpoint_id]
+                        self._order.remove(endpoint_id)
+                    self._running[endpoint_id] += 1
+                    return item
+            self._cond.wait()
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                item = self._next()
+            if item is None:
+                return
+            started_at = timezone.now()
+            if not item.safe_to_start(started_at):
+                self._finish(item, None)
+                continue
+            try:
+                result = delivery.send_claimed(item, pools=self.pools, now=started_at, resolver=self.resolver)
+            except Exception as exc:  # a bug must not leak a thread slot; recorded as a failed attempt (retried)
+                logger.exception("webhook sender: sending delivery %s failed", item.delivery.pk)
+                result = ssrf.HttpResult(None, {}, "", f"internal error: {type(exc).__name__}"[:500], False, 0.0)
+            finished_at: datetime = started_at + timedelta(seconds=result.latency_s)
+            self._finish(item, delivery.Outcome(item, result, started_at, finished_at))
+
+    def _finish(self, item: delivery.Claimed, outcome: delivery.Outcome | None) -> None:
         with self._cond:
-            self._done.append(delivery.Outcome(item, result, started_at, finished_at))
-            self._busy -= 1
             endpoint_id = item.endpoint.pk
-            self._inflight[endpoint_id] -= 1
-            if self._inflight[endpoint_id] <= 0:
-                del self._inflight[endpoint_id]
+            self._running[endpoint_id] -= 1
+            if self._running[endpoint_id] <= 0:
+                del self._running[endpoint_id]
+            if outcome is None:
+                self.skipped_total += 1
+                self._held -= 1
+                self._wakes += 1
+            else:
+                self._done.append(outcome)
             self._cond.notify_all()
 
 

@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
@@ -263,13 +264,29 @@ def send_delivery_tasks(delivery_ids: Iterable[str], *, countdown: float | None 
     """
     ids = list(delivery_ids)
     if ids:
-        wake_senders(countdown=countdown, why=f"{len(ids)} deliveries")
+        wake_senders(countdown=countdown, why=f"{len(ids)} deliveries", coalesce=countdown is None)
 
 
-def wake_senders(*, countdown: float | None = None, why: str = "") -> None:
-    """Send one ``webhooks.send_due`` message; a broker failure is logged, not raised (the sweep wakes later)."""
+# Set while a wake-up is queued and not yet taken by a worker (``tasks.send_due`` deletes it before it wakes the
+# sender, so a row committed after that sends its own); commits meanwhile send nothing more: the queued one will
+# find their rows. The expiry bounds the harm of a lost message (the sweep nudges every WEBHOOK_SWEEP_SECONDS too).
+WAKE_PENDING_KEY = "webhooks:wake-pending"
+WAKE_PENDING_SECONDS = 2
+
+
+def wake_senders(*, countdown: float | None = None, why: str = "", coalesce: bool = False) -> None:
+    """Send one ``webhooks.send_due`` message, or none with ``coalesce`` when one is already waiting in the queue
+    (under a backlog, thousands of commits cost a handful of messages). A broker failure is logged, not raised
+    (the sweep wakes later); a cache failure sends the message anyway.
+    """
     from .tasks import send_due
 
+    if coalesce:
+        try:
+            if not cache.add(WAKE_PENDING_KEY, 1, timeout=WAKE_PENDING_SECONDS):
+                return
+        except Exception:  # the cache only saves messages; without it every commit sends one
+            logger.warning("webhook wake-up coalescing unavailable (cache error); sending", exc_info=True)
     try:
         send_due.apply_async((), queue="webhooks", countdown=countdown)
     except Exception:  # the rows are in the database; the periodic sweep will wake a sender

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_process_shutdown
+from django.core.cache import cache
 
 from . import delivery, sender, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="webhooks.deliver", queue="webhooks", acks_late=True, reject_on_worker_lost=True)
@@ -22,6 +27,10 @@ def send_due() -> None:
     Returns at once, so a backlog or a slow endpoint never holds a worker slot that the engine's queues need. The
     message is only a nudge (the database is the queue): acked early, since a lost one loses nothing.
     """
+    try:
+        cache.delete(services.WAKE_PENDING_KEY)  # before waking: a commit from now on sends its own wake-up
+    except Exception:  # the key expires by itself
+        logger.warning("could not clear the webhook wake-up flag", exc_info=True)
     sender.get_sender().wake()
 
 
