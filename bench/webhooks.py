@@ -325,12 +325,14 @@ def main() -> None:
                 f"for {unique} deliveries"
             )
             connections_before = receiver.get("/_count")["connections"]
+            floor_cpu = time.process_time()
             elapsed, lat = floor_pooled(receiver.base, expected, concurrency)
+            floor_cpu = time.process_time() - floor_cpu
             print(
                 f"floor: pooled requests, {concurrency} threads: {expected} in {elapsed:.1f} s → "
                 f"{expected / elapsed:.0f}/s, p50 {percentile(lat, 0.5) * 1000:.1f} ms, "
-                f"p99 {percentile(lat, 0.99) * 1000:.1f} ms, TCP connections "
-                f"{receiver.get('/_count')['connections'] - connections_before}; {load()}"
+                f"p99 {percentile(lat, 0.99) * 1000:.1f} ms, CPU {floor_cpu / expected * 1000:.2f} ms per request, "
+                f"TCP connections {receiver.get('/_count')['connections'] - connections_before}; {load()}"
             )
         if worker is None and ("latency" in phases or "fairness" in phases):
             worker = start_worker(args.processes, args.threads, args.per_endpoint)
