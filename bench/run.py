@@ -78,14 +78,25 @@ SIZES = {
     "quick": {
         "engine": ["--workflows", "20", "--nodes", "20", "--baseline-tasks", "2000"],
         "approvals": ["--cycles", "30"],
-        "webhooks": ["--events", "500", "--endpoints", "2", "--seconds", "6", "--timeout", "300"],
+        "webhooks": [
+            "--events",
+            "500",
+            "--endpoints",
+            "2",
+            "--seconds",
+            "6",
+            "--timeout",
+            "300",
+            "--phases",
+            "throughput,latency,fairness,profile",
+        ],
         "audit_export": ["--sizes", "20000", "--json"],
         "load": ["--duration", "10", "--json"],
     },
     "full": {
         "engine": [],
         "approvals": ["--cycles", "200"],
-        "webhooks": [],
+        "webhooks": ["--phases", "throughput,latency,fairness,profile"],
         "audit_export": ["--sizes", "100000,1000000", "--json"],
         "load": ["--duration", "30", "--json"],
     },
@@ -187,7 +198,8 @@ def bench_webhooks(args: list[str], env: dict[str, str]) -> list[dict[str, Any]]
     num = r"(\d+(?:\.\d+)?)"
     load = r"load average (\d+\.\d+)"
     rate = re.search(rf"deliveries: (\d+)/(\d+) in [\d.]+ s → (\d+)/s.*?; {load}", out)
-    per = re.search(rf"per delivery: worker CPU {num} ms, database commits {num}, TCP connections (\d+)", out)
+    per = re.search(rf"per delivery: worker CPU {num} ms, TCP connections (\d+)", out)
+    prof = re.search(rf"in-process sender: .*?SQL statements per delivery {num}", out)
     floor = re.search(rf"floor: pooled requests, (\d+) threads: .*?→ (\d+)/s, .*?CPU {num} ms per request.*?; {load}",
                       out)  # fmt: skip
     plain = re.search(rf"floor: plain requests.post p50 {num} ms, p99 {num} ms", out)
@@ -208,7 +220,9 @@ def bench_webhooks(args: list[str], env: dict[str, str]) -> list[dict[str, Any]]
         rows.append(row("webhooks", "CPU per delivery (worker process tree)", float(per.group(1)), "ms",
                         float(floor.group(3)), "plain pooled-requests CPU per request",
                         round(float(per.group(1)) / float(floor.group(3)), 2)))  # fmt: skip
-        rows.append(row("webhooks", "database transactions per delivery", float(per.group(2)), "transactions"))
+    if prof:
+        rows.append(row("webhooks", "SQL statements per delivery (in-process sender)", float(prof.group(1)),
+                        "statements"))  # fmt: skip
     if latency:
         p50, p99 = int(latency.group(2)), int(latency.group(3))
         complete = latency.group(4) == latency.group(5)

@@ -156,12 +156,42 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(cpu.get(p, 0.0) for p in family)
 
 
-def commits() -> int:
-    from django.db import connection
+def profile_in_process(base: str, events: int, threads: int, per_endpoint: int) -> None:
+    """The sender of this branch in this process (no broker): SQL statements (all threads) and CPU per delivery."""
+    from unittest import mock
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-        return int(cursor.fetchone()[0])
+    from django.db.backends import utils
+
+    from webhooks.sender import Sender
+
+    tenant, endpoints = make_tenant(["/p0", "/p1"], base)
+    with mock.patch("webhooks.tasks.send_due.apply_async"):
+        emit_paced(tenant.pk, events, 0)
+    counted = {"n": 0}
+    original = utils.CursorWrapper._execute_with_wrappers
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counted["n"] += 1  # under the GIL; a lost increment would only undercount by one
+        return original(self, *args, **kwargs)
+
+    utils.CursorWrapper._execute_with_wrappers = counting  # type: ignore[method-assign]
+    sender = Sender(threads=threads, per_endpoint=per_endpoint)
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        sender.wake()
+        sender.wait_idle(600)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        utils.CursorWrapper._execute_with_wrappers = original  # type: ignore[method-assign]
+        sender.stop()
+    n = max(sender.recorded_total, 1)
+    print(
+        f"in-process sender: {sender.recorded_total} deliveries in {wall:.1f} s, SQL statements per delivery "
+        f"{counted['n'] / n:.3f}, CPU per delivery {cpu / n * 1000:.2f} ms; {load()}"
+    )
+    from webhooks.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints]).delete()
 
 
 worker_name = f"bench{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
@@ -267,7 +297,9 @@ def main() -> None:
     parser.add_argument("--slow-seconds", type=float, default=5, help="fairness phase: the slow endpoint's delay")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--fairness-timeout", type=float, default=120, help="give up on the fast endpoint after")
-    parser.add_argument("--phases", default="throughput,latency,fairness")
+    parser.add_argument(
+        "--phases", default="throughput,latency,fairness", help="also: profile (this branch's sender in-process)"
+    )
     args = parser.parse_args()
 
     receiver = Receiver(args.slow_seconds)  # forked before Django starts: nothing of it in the receiver
@@ -304,12 +336,10 @@ def main() -> None:
             emitted_at = time.time()
             emit_paced(tenant.pk, args.events, 0)
             emit_s = time.time() - emitted_at
-            commits_before = commits()
             cpu_before = tree_cpu_seconds(worker.pid)
             app.control.add_consumer("webhooks", destination=[name], reply=True, timeout=10)
             done = receiver.wait_for(lambda c: c["count"] >= expected, args.timeout)
             cpu = tree_cpu_seconds(worker.pid) - cpu_before
-            commit_count = commits() - commits_before
             got = [r for r in receiver.receipts() if r[1] in paths]
             times = sorted(r[2] for r in got)
             took = (times[-1] - times[0]) if len(times) > 1 else float("nan")
@@ -320,9 +350,8 @@ def main() -> None:
                 f"(first to last receipt{'' if done else ', TIMED OUT'}); {load()}"
             )
             print(
-                f"per delivery: worker CPU {cpu / max(unique, 1) * 1000:.2f} ms, database commits "
-                f"{commit_count / max(unique, 1):.2f}, TCP connections {receiver.get('/_count')['connections']} "
-                f"for {unique} deliveries"
+                f"per delivery: worker CPU {cpu / max(unique, 1) * 1000:.2f} ms, TCP connections "
+                f"{receiver.get('/_count')['connections']} for {unique} deliveries"
             )
             connections_before = receiver.get("/_count")["connections"]
             floor_cpu = time.process_time()
@@ -376,6 +405,8 @@ def main() -> None:
                 f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms ({len(latencies)}/{count} received) while the "
                 f"other answers after {args.slow_seconds:g} s ({slow} of its requests started); {load()}"
             )
+        if "profile" in phases:
+            profile_in_process(receiver.base, args.events, args.threads, args.per_endpoint)
         receipts = [r for r in receiver.receipts() if not r[1].startswith(("/floor", "/plain"))]
         keys = [(r[0], r[1]) for r in receipts]
         print(f"duplicates received: {len(keys) - len(set(keys))}")
