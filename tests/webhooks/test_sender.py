@@ -1,7 +1,8 @@
 """The batch sender (issue 22): exactly-once batch claims, a per-endpoint cap, keep-alive, the SSRF check per attempt.
 
 Real parts: PostgreSQL with parallel connections where concurrency is claimed (each sender's pump and recorder
-have their own), a real HTTP receiver on 127.0.0.1; the rest also runs on SQLite (the claim's portable form). Waiting is by deadline polling (``Receiver.wait_until``, ``Sender.wait_idle``), never by sleeping.
+have their own), a real HTTP receiver on 127.0.0.1; the rest also runs on SQLite (the claim's portable form).
+Waiting is by deadline polling (``Receiver.wait_until``, ``Sender.wait_idle``), never by sleeping.
 """
 
 from __future__ import annotations
