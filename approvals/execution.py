@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orchestrator import events, metrics
+from orchestrator.lib import waiting
 from orchestrator.lib.context import SYSTEM_ACTOR, Actor
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.models import RunStatus, WorkflowNodeRun
@@ -182,6 +183,8 @@ def record_result(
         error=str(error or "")[:10000],
         completed_at=now,
     )
+    if updated:
+        waiting.changed("approval", approval_id)  # its ``execution`` shows the result
     record = IdempotencyRecord.objects.filter(approval_id=approval_id).first()
     if record is None:
         raise ApprovalNotApproved("Nothing was executed for this approval request.")

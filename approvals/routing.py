@@ -214,3 +214,10 @@ def filter_assigned(rows: QuerySet[ApprovalRequest], caller: Caller, assigned: s
     if assigned == "me":
         return rows.filter(assigned_to_user_q(caller.user, caller.tenant_ids(), timezone.now()))
     return rows.filter(groups_q(sorted(caller.user.groups.values_list("name", flat=True))))
+
+
+def in_groups(*, caller: Caller, tenant_id: Any, groups: Iterable[str]) -> bool:
+    """Whether ``caller`` is a person (a session or a personal key) in one of ``groups`` with a role that may decide
+    in ``tenant_id``: the membership rule of routed requests, for other work assigned to groups (an INPUT node)."""
+    person = _person_of(caller)
+    return person is not None and members_of(tenant_id, groups).filter(pk=person).exists()

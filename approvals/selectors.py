@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.ids import parse_uuid
 from orchestrator.models import NodeRunStatus, Role, Scope, WorkflowNodeRun
 
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord, RiskLevel
@@ -175,10 +176,14 @@ def stuck_executions_for(caller: Caller) -> QuerySet[IdempotencyRecord]:
     reaped), in the tenants where ``caller`` is an operator: whether the action happened is unknown, and only a
     person may say (issue 24). Oldest first."""
     tenants = [tenant for tenant, role in caller.roles_by_tenant.items() if role == Role.OPERATOR]
-    live = WorkflowNodeRun.objects.filter(status=NodeRunStatus.RUNNING).values_list("id", flat=True)
+    in_progress = IdempotencyRecord.objects.filter(tenant_id__in=tenants, status=ExecutionStatus.IN_PROGRESS)
+    # ``node_run_id`` is text (a UUID, or '' before a claim), and UUIDs are stored differently per vendor, so no
+    # portable join: look up only the attempts these few in-flight executions name (not every running attempt).
+    parsed = (parse_uuid(value) for value in in_progress.values_list("node_run_id", flat=True))
+    claimed = {attempt for attempt in parsed if attempt is not None}
+    live = WorkflowNodeRun.objects.filter(id__in=claimed, status=NodeRunStatus.RUNNING).values_list("id", flat=True)
     return (
-        IdempotencyRecord.objects.filter(tenant_id__in=tenants, status=ExecutionStatus.IN_PROGRESS)
-        .exclude(node_run_id__in=[str(i) for i in live.filter(run__tenant_id__in=tenants)])
+        in_progress.exclude(node_run_id__in=[str(attempt) for attempt in live])
         .select_related("approval", "approval__run", "approval__node", "tenant")
         .order_by("created_at")
     )

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import metrics
-from orchestrator.lib import context, units
+from orchestrator.lib import context, units, waiting
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.context import SYSTEM_ACTOR, Actor
 from orchestrator.lib.errors import ConflictError, InvalidInput, InvalidStateError, NotFoundError, PermissionDeniedError
@@ -231,6 +231,7 @@ def hold_node_for_approval(
         logger.warning("node %s left the dispatchable states before its approval gate", node.pk)
         return None
     node.status = hold.target
+    waiting.run_changed(node.run_id)
     run = node.run
     approval, _ = _create_or_reuse(
         run=run,
@@ -445,6 +446,8 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
                 request_id=ctx.request_id,
                 created_at=now,
             )
+            # A vote short of the quorum emits no event but changes what the request shows: announce it.
+            waiting.changed("approval", locked.pk)
             _apply_vote(locked, vote, caller=caller, now=now)
     if expired:
         raise ApprovalExpired("This approval request has expired.")
@@ -510,6 +513,8 @@ def withdraw_run_approvals(*, run_id: Any) -> int:
     count = ApprovalRequest.objects.filter(pk__in=[pk for pk, _ in withdrawn], status=ApprovalStatus.PENDING).update(
         status=ApprovalStatus.WITHDRAWN, updated_at=now
     )
+    for pk, _ in withdrawn:  # no event for a withdrawal: its waiters are told here
+        waiting.changed("approval", pk)
     levels = [level for _, level in withdrawn]
 
     def bump() -> None:

@@ -36,6 +36,45 @@ COUNT_DIR_ENV = "BENCH_SQL_COUNT_DIR"
 # --- Worker side: count SQL statements per process (loaded with ``celery worker -I bench.engine``) -------------
 
 _statements = 0
+_announcements = 0  # Redis round trips of ``orchestrator.lib.waiting`` (one PUBLISH, or one pipeline of them)
+
+
+def _count_announcements() -> None:
+    """Count the waiters' Redis round trips: wrap the client ``waiting._redis()`` hands out (its ``publish`` and its
+    pipelines' ``execute``), whatever the version of ``waiting`` publishes with."""
+    from orchestrator.lib import waiting
+
+    original = waiting._redis
+    if getattr(original, "counted", False):
+        return
+
+    def counted_client() -> Any:
+        client = original()
+        if not getattr(client, "counted", False):
+            publish, pipeline = client.publish, client.pipeline
+
+            def counted_publish(*args: Any, **kwargs: Any) -> Any:
+                global _announcements
+                _announcements += 1
+                return publish(*args, **kwargs)
+
+            def counted_pipeline(*args: Any, **kwargs: Any) -> Any:
+                pipe = pipeline(*args, **kwargs)
+                execute = pipe.execute
+
+                def counted_execute(*a: Any, **k: Any) -> Any:
+                    global _announcements
+                    _announcements += 1
+                    return execute(*a, **k)
+
+                pipe.execute = counted_execute
+                return pipe
+
+            client.publish, client.pipeline, client.counted = counted_publish, counted_pipeline, True
+        return client
+
+    counted_client.counted = True  # type: ignore[attr-defined]
+    waiting._redis = counted_client
 
 
 def _count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -49,12 +88,14 @@ def _install_counter(**kwargs: Any) -> None:
 
     if _count not in connection.execute_wrappers:
         connection.execute_wrappers.append(_count)
+    _count_announcements()
 
 
 def _flush_counter(**kwargs: Any) -> None:
     directory = os.environ.get(COUNT_DIR_ENV)
     if directory:
         Path(directory, f"{os.getpid()}.count").write_text(str(_statements))
+        Path(directory, f"{os.getpid()}.redis").write_text(str(_announcements))
 
 
 if os.environ.get(COUNT_DIR_ENV):
@@ -174,6 +215,7 @@ def engine_run(kind: str, workflows: int, size: int, data_dir: Path) -> dict[str
             f.unlink()  # warm-up statements are not the engine's
         time.sleep(0.5)
         baseline_counts = _read_counts(count_dir)
+        baseline_announcements = _read_counts(count_dir, "redis")
         reset_queries()
         began = time.perf_counter()
         start_statements = _statement_counter()
@@ -188,6 +230,7 @@ def engine_run(kind: str, workflows: int, size: int, data_dir: Path) -> dict[str
         elapsed = time.perf_counter() - began
         time.sleep(1.0)  # let the last task_postrun flush its counter
         worker_statements = _read_counts(count_dir) - baseline_counts
+        worker_announcements = _read_counts(count_dir, "redis") - baseline_announcements
     finally:
         stop_worker(worker)
     nodes = workflows * size
@@ -198,6 +241,8 @@ def engine_run(kind: str, workflows: int, size: int, data_dir: Path) -> dict[str
         "nodes_per_s": round(nodes / elapsed, 1),
         "worker_statements_per_node": round(worker_statements / nodes, 2),
         "start_statements_per_node": round(start_statements.count / nodes, 2),
+        # Redis round trips announcing changes to long-polling waiters (issue 19), per node, in the workers.
+        "worker_waiter_publishes_per_node": round(worker_announcements / nodes, 2),
         "attempts": WorkflowNodeRun.objects.filter(run_id__in=ids).count(),
         "failed_attempts": WorkflowNodeRun.objects.filter(run_id__in=ids)
         .exclude(status=NodeRunStatus.COMPLETED)
@@ -242,8 +287,8 @@ class _statement_counter:
         self._cm.__exit__(*exc)
 
 
-def _read_counts(directory: Path) -> int:
-    return sum(int(f.read_text() or 0) for f in directory.glob("*.count"))
+def _read_counts(directory: Path, suffix: str = "count") -> int:
+    return sum(int(f.read_text() or 0) for f in directory.glob(f"*.{suffix}"))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from approvals.outcomes import ApprovalOutcome
 from orchestrator import metrics, wakeups
 from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import WorkflowNode
 from orchestrator.progress import fail_node, load_node_ref, settle
 from orchestrator.transitions import NODE, NodeAction
@@ -49,6 +50,7 @@ def apply_approval_outcome(
             if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
                 status=move.target, not_before=None, approval_id=str(approval_id or ""), updated_at=now
             ):
+                run_changed(node.run_id)
                 wakeups.wake()
         elif outcome == "rejected":
             message = "approval rejected" + (f": {reason}" if reason else "")
@@ -57,6 +59,7 @@ def apply_approval_outcome(
                 if WorkflowNode.objects.filter(pk=node.id, **move.where()).update(
                     status=move.target, error=message, finished_at=now, updated_at=now
                 ):
+                    run_changed(node.run_id)
                     metrics.workflow_nodes_total.labels(type=node.type, status=move.target).inc()
                     settle(node, now, succeeded=False)
             else:

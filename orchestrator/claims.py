@@ -19,6 +19,7 @@ from approvals.policy import assess_node_action, policy_for_tenant
 from orchestrator import nodes as node_types
 from orchestrator import statements, wakeups
 from orchestrator.lib import units
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import WorkflowNode
 
 SUCCESSORS_JOB = "claims.successors"
@@ -129,6 +130,10 @@ def create_attempts(claims: list[Claim], now: datetime) -> None:
     """READY → RUNNING for the claimed nodes and one attempt each, with a dispatch lease (the executor must start
     it before ``NODE_DISPATCH_TIMEOUT_SECONDS``), through ``statements.create_attempts``."""
     lease = now + timedelta(seconds=settings.NODE_DISPATCH_TIMEOUT_SECONDS)
+    # The nodes start (READY → RUNNING): their runs' waiters are woken on commit. A successor claimed inside its
+    # predecessor's completion has no ``run_id`` here; that completion announced the run already.
+    for run_id in {c.node.run_id for c in claims if c.node.run_id is not None}:
+        run_changed(run_id)
     statements.create_attempts(
         [
             statements.NewAttempt(

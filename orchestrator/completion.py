@@ -18,6 +18,7 @@ from django.utils import timezone
 from approvals import gate
 from orchestrator import claims, metrics, retries, statements, wakeups
 from orchestrator.lib.errors import NotFoundError
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import NodeRunStatus, NodeStatus, WorkflowNode, WorkflowNodeRun
 from orchestrator.progress import (
     MAX_ERROR_CHARS,
@@ -51,6 +52,7 @@ def complete_node_run(
                 release_workspace(node_run_id=node_run_id, run_id=done.run_id, now=now)
             if done.node_id is None:  # the node was no longer RUNNING (cancelled meanwhile): only the attempt moved
                 return True
+            run_changed(done.run_id)  # one publish after commit, whatever else this transaction announces
             metrics.workflow_nodes_total.labels(type=done.node_type, status=NodeStatus.COMPLETED).inc()
             # Successors it made READY are claimed right here (their rows are locked by this transaction); what
             # cannot be claimed this way (control nodes, approvals, workspaces) is left to a scheduler tick.
@@ -71,6 +73,7 @@ def complete_node_run(
             status=complete.target, output=output, error="", finished_at=now, updated_at=now
         )
         if moved:
+            run_changed(node.run_id)
             metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
             settle(node, now, succeeded=True, output=output)
     return True
@@ -121,6 +124,7 @@ def fail_node_run(
                 status=back_off.target, not_before=now + timedelta(seconds=delay), error=error, updated_at=now
             )
             if retried:
+                run_changed(node.run_id)
                 wakeups.wake(countdown=delay)
         else:
             fail_node(node=node, error=error, action=NodeAction.FAIL_ATTEMPT, now=now)

@@ -36,6 +36,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "approval.expired",
     "approval.executed",
     "approval.escalated",  # issue 20: routed reviewers did not decide in time; the escalation groups may now
+    # Issue 19: an INPUT node waits for a person's values, got them, or passed its due time (failed or default).
+    "input.requested",
+    "input.submitted",
+    "input.expired",
     "workspace.lock_acquired",
     "workspace.lock_released",
     "workspace.provisioned",

@@ -10,6 +10,9 @@ from prometheus_client import multiprocess
 # Threads, not one request per process: a ``GET …?wait=30`` (issue 19) parks its thread on an Event with its
 # database connection closed, so a worker with GUNICORN_THREADS threads admits that many waiters while it keeps
 # serving. Workers × threads bounds concurrent requests; busy threads hold at most one database connection each.
+# The kernel does not spread connections evenly over the workers (bench/README.md measured 147/53 of 200 parked
+# waiters over two workers), and a request finding all of its worker's threads parked queues until one answers:
+# size the threads for ~1.5 × (a pod's waiters / workers) plus the ordinary concurrent requests.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "64"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))

@@ -183,6 +183,7 @@ class NodeType(models.TextChoices):
     DECISION = "DECISION"
     PARALLEL = "PARALLEL"
     WAIT = "WAIT"
+    INPUT = "INPUT"
 
 
 class NodeStatus(models.TextChoices):
@@ -273,6 +274,8 @@ class WorkflowNode(models.Model):
     # The approval granted for this node's action (set when its request is approved): the gate hands it to the
     # attempt by id instead of searching requests by action hash.
     approval_id = models.CharField(max_length=64, blank=True)
+    # An INPUT node: who submitted its values (``{"type", "id", "display"}``; null until then, and when it expired).
+    submitted_by = models.JSONField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

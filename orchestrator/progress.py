@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from orchestrator import events, metrics, statements, wakeups
 from orchestrator import nodes as node_types
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.transitions import ACTIVE, ATTEMPT, NODE, RUN, AttemptAction, NodeAction, RunAction
 from workspaces import scheduling
@@ -92,14 +93,24 @@ def release_workspace(*, node_run_id: uuid.UUID | str, run_id: uuid.UUID, now: d
     if workspace_id is None:
         return
     scheduling.release_after_attempt(workspace_id=workspace_id, owner=scheduling.attempt_owner(node_run_id))
-    if WorkflowNode.objects.filter(
+    run_changed(run_id)  # the workspace's status shows in the run
+    if bring_forward_workspace_nodes(workspace_id, now):
+        wakeups.wake()
+
+
+def bring_forward_workspace_nodes(workspace_id: uuid.UUID, now: datetime) -> int:
+    """READY nodes of the workspace's RUNNING runs deferred for its lock or its provisioning (``error`` empty; a
+    retry backoff keeps its delay) are due now; their runs' waiters are woken. Returns how many nodes moved."""
+    waiting = WorkflowNode.objects.filter(
         run__workspace_id=workspace_id,
         run__status=RunStatus.RUNNING,
         status=NodeStatus.READY,
         not_before__gt=now,
         error="",
-    ).update(not_before=now):
-        wakeups.wake()
+    )
+    for waiting_run in set(waiting.values_list("run_id", flat=True)):
+        run_changed(waiting_run)
+    return waiting.update(not_before=now)
 
 
 # --- Nodes that finish without an attempt (control nodes), or fail for good ------------------------------------
@@ -121,6 +132,7 @@ def finish_control_node(*, node: NodeRef, output: Any, now: datetime | None = No
         updated_at=now,
     )
     if moved:
+        run_changed(node.run_id)
         metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.COMPLETED).inc()
         settle(node, now, succeeded=True, output=output)
     return bool(moved)
@@ -145,6 +157,7 @@ def fail_node(
     )
     if not moved:
         return False
+    run_changed(node.run_id)
     metrics.workflow_nodes_total.labels(type=node.type, status=NodeStatus.FAILED).inc()
     run = WorkflowRun.objects.filter(pk=node.run_id).values("id", "tenant_id", "name").first()
     assert run is not None
@@ -213,6 +226,7 @@ def _skip_cascade(run_id: uuid.UUID, keys: Iterable[str], reason: str, now: date
         total += WorkflowNode.objects.filter(pk__in=[r[0] for r in rows], **skip.where()).update(
             status=skip.target, error=reason, finished_at=now, updated_at=now
         )
+        run_changed(run_id)
         for node_type, count in TallyCounter(r[1] for r in rows).items():
             metrics.workflow_nodes_total.labels(type=node_type, status=skip.target).inc(count)
         frontier = sorted({s for r in rows for s in r[2]})
@@ -228,6 +242,8 @@ def settle(node: NodeRef, now: datetime, *, succeeded: bool, output: Any = None)
     advance = [s for s in node.successors if s not in not_taken] if succeeded else []
     skip = [s for s in node.successors if s in not_taken] if succeeded else list(node.successors)
     still_pending, ready = _advance(node.run_id, advance, now) if advance else (0, 0)
+    if ready:
+        run_changed(node.run_id)
     skipped = 0
     if skip:
         reason = f"branch not taken by {node.key!r}" if succeeded else f"dependency {node.key!r} did not complete"
@@ -261,6 +277,7 @@ def maybe_finish_run(run_id: uuid.UUID, now: datetime) -> None:
     move = RUN[RunAction.FAIL if tally["failed"] else RunAction.COMPLETE]
     final = move.target
     WorkflowRun.objects.filter(pk=run_id, **move.where()).update(status=final, finished_at=now, updated_at=now)
+    run_changed(run_id)
     run_event(f"workflow.{final.lower()}", run, status=final)
     metrics.workflow_runs_total.labels(status=final).inc()
     finish_workspace(run)
@@ -287,6 +304,7 @@ def _fail_run(run_id: uuid.UUID, error: str, now: datetime) -> bool:
     WorkflowRun.objects.filter(pk=run_id, **move.where()).update(
         status=move.target, error=error[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
     )
+    run_changed(run_id)
     stop_nodes(run_id, now, "run failed")
     run_event("workflow.failed", run, status=RunStatus.FAILED, error=error[:1000])
     metrics.workflow_runs_total.labels(status=RunStatus.FAILED).inc()
@@ -320,7 +338,8 @@ def stop_nodes(run_id: uuid.UUID, now: datetime, reason: str) -> None:
             release_workspace(node_run_id=node_run_id, run_id=run_id, now=now)
     for row in WorkflowNode.objects.filter(run_id=run_id, **node.where()).values("type").annotate(n=Count("id")):
         metrics.workflow_nodes_total.labels(type=row["type"], status=node.target).inc(row["n"])
-    WorkflowNode.objects.filter(run_id=run_id, **node.where()).update(
+    if WorkflowNode.objects.filter(run_id=run_id, **node.where()).update(
         status=node.target, not_before=None, finished_at=now, updated_at=now
-    )
+    ):
+        run_changed(run_id)
     wakeups.cancel_remote_on_commit(remote)

@@ -42,6 +42,7 @@ from approvals.models import ExecutionStatus
 from approvals.outcomes import FreshApproval
 from orchestrator import completion, events, heartbeats, metrics, progress, runs, wakeups
 from orchestrator.lib import tools
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import NodeRunStatus, NodeStatus, RunStatus, WorkflowNode, WorkflowNodeRun, WorkflowRun
 from orchestrator.transitions import ATTEMPT, NODE, AttemptAction, NodeAction
 
@@ -232,14 +233,15 @@ def _crash_retry(row: dict[str, Any], now: datetime) -> bool:
     delay = min(MAX_CRASH_BACKOFF_SECONDS, settings.NODE_CRASH_RETRY_BACKOFF_SECONDS * 2 ** (used - 1))
     back_off = NODE[NodeAction.BACK_OFF]
     # ``retry_base`` moves with ``attempts``: this attempt does not count against the node's declared retries.
-    WorkflowNode.objects.filter(pk=row["node_id"], **back_off.where()).update(
+    if WorkflowNode.objects.filter(pk=row["node_id"], **back_off.where()).update(
         status=back_off.target,
         not_before=now + timedelta(seconds=delay),
         error=error,
         retry_base=F("retry_base") + 1,
         crash_retries=F("crash_retries") + 1,
         updated_at=now,
-    )
+    ):
+        run_changed(row["run_id"])
     if row["fencing_token"] is not None:
         progress.release_workspace(node_run_id=row["id"], run_id=row["run_id"], now=now)
     wakeups.wake(countdown=delay)

@@ -22,6 +22,7 @@ from orchestrator.lib import context
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import InvalidInput, InvalidStateError, NotFoundError
 from orchestrator.lib.ids import parse_uuid
+from orchestrator.lib.waiting import run_changed
 from orchestrator.models import NodeStatus, RunStatus, Tenant, WorkflowNode, WorkflowRun
 from orchestrator.progress import MAX_ERROR_CHARS, finish_workspace, maybe_finish_run, run_event, stop_nodes
 from orchestrator.transitions import NODE, RUN, NodeAction, RunAction
@@ -126,6 +127,7 @@ def start_run(*, run: WorkflowRun) -> WorkflowRun:
         if not started:
             current = WorkflowRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
             raise InvalidStateError(f"Only a PENDING run can be started; this one is {current}.")
+        run_changed(run.pk)
         unblock = NODE[NodeAction.UNBLOCK]
         WorkflowNode.objects.filter(run_id=run.pk, pending_dependencies=0, **unblock.where()).update(
             status=unblock.target, updated_at=now
@@ -157,6 +159,7 @@ def cancel_run(*, run: WorkflowRun, reason: str = "") -> WorkflowRun:
         WorkflowRun.objects.filter(pk=run.pk, **move.where()).update(
             status=move.target, cancel_reason=reason[:MAX_ERROR_CHARS], finished_at=now, updated_at=now
         )
+        run_changed(run.pk)
         stop_nodes(run.pk, now, "run cancelled" + (f": {reason}" if reason else ""))
         gate.withdraw_for_run(run_id=run.pk)
         run_event("workflow.cancelled", current, reason=reason)
@@ -196,6 +199,7 @@ def retry_node(*, run: WorkflowRun, key: str) -> WorkflowRun:
             for k, n in nodes.items()
         }
         plan = graph.plan_retry(states, key)
+        run_changed(run.pk)
         final = {k: plan.get(k, n.status) for k, n in nodes.items()}
         by_status: dict[str, list[str]] = {}
         for k, status in plan.items():

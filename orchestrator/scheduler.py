@@ -31,11 +31,12 @@ from django.utils import timezone
 
 from approvals import gate
 from approvals.policy import ActionAssessment, assess_node_action, policy_for_tenant
-from orchestrator import metrics, progress, quarantine, wakeups
+from orchestrator import events, metrics, progress, quarantine, wakeups
 from orchestrator import nodes as node_types
 from orchestrator.claims import Claim, create_attempts, workspace_lease_seconds
 from orchestrator.lib import units
-from orchestrator.models import NodeStatus, WorkflowNode
+from orchestrator.lib.waiting import run_changed
+from orchestrator.models import NodeStatus, WorkflowNode, WorkflowRun
 from orchestrator.nodes.base import Claimed, Fail, Finish, NodeKind
 from orchestrator.transitions import NODE, NodeAction
 from workspaces import scheduling
@@ -213,9 +214,10 @@ def _prepare_claim(
 
 def _defer(node: WorkflowNode, seconds: float, now: datetime) -> None:
     """Leave the node READY but not due before ``seconds`` from now (and tick again then)."""
-    WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
+    if WorkflowNode.objects.filter(pk=node.pk, status=NodeStatus.READY).update(
         not_before=now + timedelta(seconds=seconds), updated_at=now
-    )
+    ):
+        run_changed(node.run_id)
     wakeups.wake(countdown=seconds)
 
 
@@ -263,10 +265,13 @@ def _lock_workspace(node: WorkflowNode, attempt_id: Any, seen: dict[Any, Any], n
 def workspace_settled(workspace_id: Any, status: str) -> None:
     """Readiness listener (registered in ``OrchestratorConfig.ready``): provisioning of ``workspace_id`` settled
     (READY or FAILED), so the nodes waiting for it are due now; tick."""
-    now = timezone.now()
-    WorkflowNode.objects.filter(
-        run__workspace_id=workspace_id, run__status="RUNNING", status=NodeStatus.READY, not_before__gt=now, error=""
-    ).update(not_before=now)
+    with transaction.atomic():
+        # The workspace's status shows in its runs: their waiters are woken, not only those of deferred nodes.
+        for run_id in WorkflowRun.objects.filter(workspace_id=workspace_id, status="RUNNING").values_list(
+            "pk", flat=True
+        ):
+            run_changed(run_id)
+        progress.bring_forward_workspace_nodes(workspace_id, timezone.now())
     wakeups.enqueue_tick()
 
 
@@ -287,15 +292,29 @@ def _claim_control_node(kind: NodeKind, node: WorkflowNode, now: datetime) -> No
     )
     ref = progress.NodeRef.from_node(node)
     if isinstance(outcome, Finish):
-        progress.finish_control_node(node=ref, output=outcome.output, now=now)
+        moved = progress.finish_control_node(node=ref, output=outcome.output, now=now)
     elif isinstance(outcome, Fail):
-        progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
+        moved = progress.fail_node(node=ref, error=outcome.error, action=NodeAction.FAIL_CLAIM, now=now)
     else:
         timer = NODE[NodeAction.START_TIMER]
-        WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
-            status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
+        moved = bool(
+            WorkflowNode.objects.filter(pk=node.pk, **timer.where()).update(
+                status=timer.target, not_before=outcome.due, started_at=now, updated_at=now
+            )
         )
+        if moved:
+            run_changed(node.run_id)  # the WAIT (or an INPUT's wait) began
         wakeups.wake(countdown=(outcome.due - now).total_seconds())
+    if moved and outcome.announce is not None:
+        # The type's event (an INPUT's ``input.requested``/``input.expired``), in this transaction: it exists if
+        # and only if the move it describes commits.
+        events.emit(
+            outcome.announce.type,
+            tenant_id=node.run.tenant_id,
+            resource_type="workflow_node",
+            resource_id=node.pk,
+            data={"run_id": str(node.run_id), "node_key": node.key, "type": node.type, **outcome.announce.data},
+        )
 
 
 def ready_node_count() -> int:

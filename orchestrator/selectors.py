@@ -139,3 +139,40 @@ def annotate_approval_facts(run: WorkflowRun, nodes: Iterable[WorkflowNode]) -> 
             required = assessment.requires_approval
         node.requires_approval = required  # type: ignore[attr-defined]
         node.risk_level = assessment.risk.level  # type: ignore[attr-defined]
+
+
+# --- INPUT nodes (issue 19) --------------------------------------------------------------------------------------
+
+
+def input_tenants(caller: Caller) -> list[Any]:
+    """Tenants where the caller may reach a run's INPUT node: those whose workflows it reads, and those where it
+    decides (a reviewer's key fills forms without the ``workflows`` scope)."""
+    tenants = caller.readable_tenants(Scope.WORKFLOWS)
+    return tenants + [t for t in caller.tenants_with_scope(Scope.APPROVALS_DECIDE) if t not in tenants]
+
+
+def get_input_node_for(caller: Caller, run_id: Any, key: str) -> WorkflowNode:
+    """The node ``key`` of the caller's run ``run_id`` (any type: the service says 409 when it takes no input),
+    with its run; another tenant's run, a malformed id or an unknown key is a 404."""
+    node = (
+        WorkflowNode.objects.filter(run_id=_run_pk(run_id), run__tenant_id__in=input_tenants(caller), key=key)
+        .select_related("run", "run__tenant")
+        .first()
+    )
+    if node is None:
+        raise NotFoundError(f"No node {key!r} in this run.")
+    return node
+
+
+def waiting_inputs_for(caller: Caller) -> QuerySet[WorkflowNode]:
+    """INPUT nodes waiting for values in the tenants where the caller decides, soonest due first (who among them
+    may submit each is ``orchestrator.inputs.refusal``)."""
+    return (
+        WorkflowNode.objects.filter(
+            type=NodeType.INPUT,
+            status=NodeStatus.WAITING,
+            run__tenant_id__in=caller.tenants_with_scope(Scope.APPROVALS_DECIDE),
+        )
+        .select_related("run", "run__tenant")
+        .order_by("not_before", "run_id", "key")
+    )

@@ -56,7 +56,9 @@ class NodeAction(StrEnum):
     FAIL_APPROVAL = "fail_approval"  # rejected or expired
     START_TIMER = "start_timer"  # a WAIT not yet due
     FINISH_CONTROL = "finish_control"  # a DECISION, PARALLEL or due WAIT completes without an attempt
-    FAIL_CLAIM = "fail_claim"  # failed when claimed (a DECISION without a branch, a workspace that failed)
+    # Failed when claimed: a DECISION without a branch, a workspace that failed, an INPUT past its due time.
+    FAIL_CLAIM = "fail_claim"
+    SUBMIT_INPUT = "submit_input"  # a person submitted the values an INPUT waits for
     COMPLETE = "complete"  # its attempt completed
     BACK_OFF = "back_off"  # its attempt failed with attempts left: READY again after the backoff
     FAIL_ATTEMPT = "fail_attempt"  # its attempt failed for good
@@ -92,7 +94,8 @@ NODE: dict[NodeAction, Move] = {
     NodeAction.FAIL_APPROVAL: Move((N.WAITING_APPROVAL,), N.FAILED),
     NodeAction.START_TIMER: Move((N.READY,), N.WAITING),
     NodeAction.FINISH_CONTROL: Move((N.READY, N.WAITING), N.COMPLETED),
-    NodeAction.FAIL_CLAIM: Move((N.READY,), N.FAILED),
+    NodeAction.FAIL_CLAIM: Move((N.READY, N.WAITING), N.FAILED),
+    NodeAction.SUBMIT_INPUT: Move((N.WAITING,), N.COMPLETED),
     NodeAction.COMPLETE: Move((N.RUNNING,), N.COMPLETED),
     NodeAction.BACK_OFF: Move((N.RUNNING,), N.READY),
     NodeAction.FAIL_ATTEMPT: Move((N.RUNNING,), N.FAILED),

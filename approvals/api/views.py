@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +20,7 @@ from orchestrator.models import Scope
 
 from .. import execution, selectors, services
 from ..filters import ApprovalFilter
-from ..models import ApprovalRequest
+from ..models import ApprovalRequest, ApprovalStatus
 from .permissions import ApprovalsPermission
 from .serializers import (
     ApprovalAskSerializer,
@@ -41,8 +41,9 @@ WAIT_PARAMETER = OpenApiParameter(
     "wait",
     OpenApiTypes.NUMBER,
     description=(
-        f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the request's status or decisions to change before "
-        "answering; send the last ETag as If-None-Match to wait for a change from that state."
+        f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the request to change (its status, a decision, its "
+        "execution; a live request is shown EXPIRED at its deadline) before answering; send the last ETag as "
+        "If-None-Match to wait for a change from that state."
     ),
 )
 
@@ -74,15 +75,25 @@ class ApprovalViewSet(ScopedViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         seconds = waiting.wait_seconds(request.query_params.get("wait"))
 
+        deadlines: list[datetime | None] = [None]
+
         def read() -> tuple[Any, dict[str, Any]]:
-            data = dict(ApprovalDetailSerializer(self.get_object()).data)
-            return [data.get("status"), len(data.get("decisions") or [])], data
+            approval = self.get_object()
+            data = dict(ApprovalDetailSerializer(approval).data)
+            # A live request is shown EXPIRED at its deadline by the clock alone (nothing is announced then).
+            shown = data.get("status")
+            if shown == ApprovalStatus.PENDING:
+                deadlines[0] = approval.expires_at
+            else:
+                deadlines[0] = approval.valid_until if shown == ApprovalStatus.APPROVED else None
+            return data, data
 
         etag, data = waiting.wait_for_change(
             [waiting.channel("approval", self.kwargs["pk"])],
             read,
             baseline=waiting.etag_of(request.headers) if seconds else "",
             seconds=seconds,
+            due=lambda: deadlines[0],
         )
         return Response(data, headers={"ETag": f'"{etag}"'})
 

@@ -19,6 +19,7 @@ from .transport import RetryTransport
 
 MAX_WAIT_SECONDS = 30  # the server's bound for ?wait=
 TERMINAL_RUN_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+ACTIVE_NODE = frozenset({"PENDING", "READY", "RUNNING", "WAITING_APPROVAL", "WAITING"})
 
 
 class ProblemError(Exception):
@@ -126,7 +127,7 @@ class Orchestrator:
         return self._json("POST", "/workflows", json=definition)  # type: ignore[no-any-return]
 
     def get_workflow(self, workflow_id: str, *, wait: float = 0, etag: str | None = None) -> dict[str, Any]:
-        """The run; with ``wait`` (≤ 30 s), answered when its status or a node's changes (from ``etag``)."""
+        """The run; with ``wait`` (≤ 30 s), answered when the run changes (from ``etag``)."""
         return self._wait(f"/workflows/{workflow_id}", wait, etag)[0]
 
     def wait_for_workflow(self, workflow_id: str, *, timeout: float | None = None) -> dict[str, Any]:
@@ -146,6 +147,32 @@ class Orchestrator:
 
     def cancel_workflow(self, workflow_id: str, reason: str = "") -> dict[str, Any]:
         return self._json("POST", f"/workflows/{workflow_id}/cancel", json={"reason": reason})  # type: ignore[no-any-return]
+
+    def submit_input(self, workflow_id: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Submit the values an INPUT step waits for (its ``input.form`` says which); returns the step, COMPLETED
+        with the values as its output. Raises ``ProblemError``: 400 ``validation_error`` (``errors`` name each
+        field, e.g. ``values.amount``), 403 ``permission_denied``/``not_input_assignee``, 409
+        ``input_not_waiting``/``input_expired``. The key needs ``approvals:decide`` (a reviewer's)."""
+        path = f"/workflows/{workflow_id}/nodes/{key}/input"
+        return self._json("POST", path, json={"values": values})  # type: ignore[no-any-return]
+
+    def waiting_input(self, workflow_id: str, key: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """Wait (long polling) until the run's step ``key`` is WAITING for input, and return that step (its
+        ``input`` has the prompt, form and due time). Raises ``TimeoutError`` after ``timeout`` seconds, and
+        ``ProblemError`` (409 ``input_not_waiting``) when the run ended without the step asking."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        run, etag = self._wait(f"/workflows/{workflow_id}", 0, None)
+        while True:
+            node = next((n for n in run.get("nodes", []) if n.get("key") == key), None)
+            if node is not None and node.get("status") == "WAITING" and node.get("input") is not None:
+                return node
+            if run["status"] in TERMINAL_RUN_STATUSES or (node is not None and node["status"] not in ACTIVE_NODE):
+                problem = {"code": "input_not_waiting", "detail": f"step {key!r} is not waiting for input"}
+                raise ProblemError(409, problem)
+            left = MAX_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"step {key!r} of workflow {workflow_id} is not waiting for input yet")
+            run, etag = self._wait(f"/workflows/{workflow_id}", min(left, MAX_WAIT_SECONDS), etag)
 
     # --- approvals ---------------------------------------------------------------------------------------------
 

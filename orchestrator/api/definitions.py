@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from orchestrator.lib.bounds import BoundsError, check_wait_until, max_wait
+from orchestrator.lib.bounds import BoundsError, check_wait_until
 
 
 def bound_definition(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
@@ -35,10 +35,7 @@ def bound_definition(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
                 clean_wait["until"] = check_wait_until(wait["until"], now=now).isoformat()
             except BoundsError as exc:
                 errors[f"nodes[{index}].wait.until"] = [str(exc)]
-        seconds: Any = wait.get("seconds")
-        number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-        if number and seconds > max_wait().total_seconds():
-            errors[f"nodes[{index}].wait.seconds"] = [f"At most {max_wait().days} days (MAX_WAIT_DAYS)."]
+        # ``seconds`` is bounded by the WAIT descriptor itself (orchestrator/nodes/wait.py), with MAX_WAIT_DAYS.
         clean_nodes.append({**node, "wait": clean_wait})
     if errors:
         raise ValidationError(errors)

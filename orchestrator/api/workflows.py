@@ -7,18 +7,19 @@ and document; they do not decide.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from orchestrator import inputs, runs, selectors
 from orchestrator import nodes as node_types
-from orchestrator import runs, selectors
 from orchestrator.api.definitions import bound_definition
 from orchestrator.definitions import MAX_NODES
 from orchestrator.lib import waiting
@@ -29,8 +30,18 @@ from orchestrator.lib.filters import UTCIsoDateTimeFilter
 from orchestrator.lib.permissions import require_scope
 from orchestrator.lib.represent import represent
 from orchestrator.lib.tools import RISK_LEVELS
-from orchestrator.models import RunStatus, Scope, Tenant, WorkflowNode, WorkflowNodeRun, WorkflowRun
+from orchestrator.models import (
+    NodeStatus,
+    NodeType,
+    RunStatus,
+    Scope,
+    Tenant,
+    WorkflowNode,
+    WorkflowNodeRun,
+    WorkflowRun,
+)
 from orchestrator.nodes.base import FieldDoc
+from orchestrator.nodes.human_input import field_order
 
 NODE_KEY = r"[a-z0-9_-]{1,64}"
 
@@ -58,7 +69,51 @@ class NodeRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class NodeInputSerializer(serializers.Serializer):
+    """What an INPUT step asks and who answered (issue 19)."""
+
+    prompt = serializers.CharField(help_text="What the person is asked.")
+    form = serializers.JSONField(help_text="The JSON Schema of the values (an object of fields).")
+    field_order = serializers.ListField(
+        child=serializers.CharField(), help_text="The form's field names in the order the definition wrote them."
+    )
+    groups = serializers.ListField(
+        child=serializers.CharField(), help_text="Who may submit: members of these groups (empty: any reviewer)."
+    )
+    due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the input is due (null until the step is reached)."
+    )
+    has_default = serializers.BooleanField(help_text="Past the due time the step takes its default instead of failing.")
+    submitted_by = serializers.DictField(
+        allow_null=True, help_text='Who submitted the values, {"type", "id", "display"} (null until then).'
+    )
+
+
+def node_input(node: WorkflowNode) -> dict[str, Any] | None:
+    """The ``input`` of an INPUT node's representation (None for other types)."""
+    if node.type != NodeType.INPUT:
+        return None
+    config = node.config or {}
+    due_at = None
+    if node.status == NodeStatus.WAITING:
+        due_at = node.not_before
+    elif node.started_at is not None:
+        due_at = node.started_at + timedelta(minutes=int(config.get("due_in_minutes") or 0))
+    return {
+        "prompt": config.get("prompt", ""),
+        "form": config.get("form") or {},
+        "field_order": field_order(config),
+        "groups": list((config.get("assignees") or {}).get("groups") or []),
+        "due_at": due_at,
+        "has_default": "default" in config,
+        "submitted_by": node.submitted_by,
+    }
+
+
 class NodeSerializer(serializers.ModelSerializer):
+    input = serializers.SerializerMethodField(
+        help_text="INPUT steps: the prompt, form, assignees, due time and who submitted (null for other types)."
+    )
     definition = serializers.JSONField(
         source="config",
         read_only=True,
@@ -91,6 +146,7 @@ class NodeSerializer(serializers.ModelSerializer):
             "definition",
             "requires_approval",
             "risk_level",
+            "input",
             "attempts",
             "output",
             "error",
@@ -99,6 +155,11 @@ class NodeSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(NodeInputSerializer(allow_null=True))
+    def get_input(self, obj: WorkflowNode) -> Any:
+        data = node_input(obj)
+        return None if data is None else NodeInputSerializer(data).data
 
 
 class NodeDetailSerializer(NodeSerializer):
@@ -187,12 +248,21 @@ def _documented_field(doc: FieldDoc, help_text: str) -> serializers.Field:
 
 
 def _type_fields() -> dict[str, serializers.Field]:
-    """One documented field per type-specific field name, its help naming the types that have it."""
-    found: dict[str, tuple[FieldDoc, list[str]]] = {}
+    """One documented field per type-specific field name, its help naming the types that have it. A name two
+    types use differently (``default``: DECISION's branch key, INPUT's values) is any JSON, with each type's help."""
+    found: dict[str, list[tuple[FieldDoc, str]]] = {}
     for kind in node_types.REGISTRY.values():
         for name, doc in sorted(kind.docs.items()):
-            found.setdefault(name, (doc, []))[1].append(kind.name)
-    return {name: _documented_field(doc, f"{', '.join(kinds)}: {doc.help}") for name, (doc, kinds) in found.items()}
+            found.setdefault(name, []).append((doc, kind.name))
+    fields: dict[str, serializers.Field] = {}
+    for name, uses in found.items():
+        first = uses[0][0]
+        if all(doc == first for doc, _ in uses):
+            fields[name] = _documented_field(first, f"{', '.join(k for _, k in uses)}: {first.help}")
+        else:
+            help_text = "; ".join(f"{k}: {doc.help}" for doc, k in uses)
+            fields[name] = serializers.JSONField(required=False, allow_null=True, help_text=help_text)
+    return fields
 
 
 NodeDefinitionSerializer = type("NodeDefinitionSerializer", (_NodeDefinitionBase,), _type_fields())
@@ -206,6 +276,13 @@ class WorkflowCreateSerializer(serializers.Serializer):
     start = serializers.BooleanField(required=False, default=False)
     tenant_id = serializers.UUIDField(required=False, help_text="Only for people who belong to several tenants.")
     nodes = serializers.ListField(child=NodeDefinitionSerializer(), min_length=1, max_length=MAX_NODES)
+
+
+class InputSubmitSerializer(serializers.Serializer):
+    values = serializers.DictField(
+        help_text="The form's fields and their values; checked against the step's form (400 naming each wrong "
+        "field, e.g. values.amount). They become the step's output."
+    )
 
 
 class CancelSerializer(serializers.Serializer):
@@ -234,6 +311,8 @@ class WorkflowViewSet(ScopedViewSet):
     """Workflow runs of the caller's tenants."""
 
     required_scope = Scope.WORKFLOWS
+    # A person's values for an INPUT step: reviewers (and keys that decide) submit them (``orchestrator.inputs``).
+    action_scopes = {"input": Scope.APPROVALS_DECIDE}
     queryset = WorkflowRun.objects.none()  # for the schema; get_queryset scopes to the caller
     filterset_class = WorkflowRunFilter
     lookup_value_regex = "[^/]+"
@@ -259,8 +338,9 @@ class WorkflowViewSet(ScopedViewSet):
                 "wait",
                 float,
                 description=(
-                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run's or a node's status to change "
-                    "before answering; send the last ETag as If-None-Match to wait for a change from that state."
+                    f"Seconds (0-{waiting.MAX_WAIT_SECONDS}) to wait for the run to change (its status, a node's "
+                    "status, attempts, output, error or timer) before answering; send the last ETag as If-None-Match "
+                    "to wait for a change from that state."
                 ),
             )
         ]
@@ -272,9 +352,8 @@ class WorkflowViewSet(ScopedViewSet):
             run = selectors.get_run_detail_for(caller_of(request), self.kwargs["pk"])
             selectors.annotate_approval_facts(run, run.nodes.all())
             data = represent(RunDetailSerializer, run)
-            nodes = data.get("nodes") or [] if isinstance(data, dict) else []
-            state = [data.get("status"), [[n.get("key"), n.get("status")] for n in nodes if isinstance(n, dict)]]
-            return state, data
+            # The whole representation: every change the engine announces (``waiting.run_changed``) answers.
+            return data, data
 
         etag, data = waiting.wait_for_change(
             [waiting.channel("workflow", self.kwargs["pk"])],
@@ -335,3 +414,25 @@ class WorkflowViewSet(ScopedViewSet):
     @action(detail=True, methods=["post"], url_path=f"nodes/(?P<key>{NODE_KEY})/retry")
     def retry(self, request: Request, pk: str | None = None, key: str = "") -> Response:
         return self._detail(runs.retry_node(run=self.get_object(), key=key))
+
+    @extend_schema(
+        request=InputSubmitSerializer,
+        responses=NodeSerializer,
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="Node key", pattern=f"^{NODE_KEY}$")
+        ],
+        description="Submit the values an INPUT step waits for (reviewers and operators of the run's tenant; when "
+        "the step names groups, their members). 400 validation_error naming each wrong field; 403 "
+        "permission_denied / not_input_assignee; 409 input_not_waiting / input_expired.",
+    )
+    @action(detail=True, methods=["post"], url_path=f"nodes/(?P<key>{NODE_KEY})/input")
+    def input(self, request: Request, pk: str | None = None, key: str = "") -> Response:
+        caller = caller_of(request)
+        node = selectors.get_input_node_for(caller, pk, key)
+        body = request.data
+        if not isinstance(body, dict) or "values" not in body:
+            raise InvalidInput('Expected {"values": {…}}.', field="values")
+        done = inputs.submit_input(caller=caller, node=node, values=body["values"])
+        # The step, not the run: a reviewer's key may submit without reading the run's other steps.
+        selectors.annotate_approval_facts(node.run, [done])
+        return Response(NodeSerializer(done).data)

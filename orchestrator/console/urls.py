@@ -5,7 +5,7 @@ from importlib.util import find_spec
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import stepup, views
+from . import inputs, stepup, views
 
 app_name = "console"
 
@@ -16,6 +16,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("profile/", views.profile, name="profile"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
+    # Issue 19: INPUT steps waiting for a person's values.
+    path("inputs/", inputs.input_list, name="inputs"),
+    path("runs/<uuid:run_id>/inputs/<str:key>/", inputs.input_form, name="input"),
 ]
 if find_spec("approvals.urls") is not None:
     urlpatterns.append(path("", include("approvals.urls")))

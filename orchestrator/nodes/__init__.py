@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import decision, parallel, task, wait
+from . import decision, human_input, parallel, task, wait
 from .base import NodeKind
 
-REGISTRY: dict[str, NodeKind] = {kind.name: kind for kind in (task.KIND, decision.KIND, parallel.KIND, wait.KIND)}
+REGISTRY: dict[str, NodeKind] = {
+    kind.name: kind for kind in (task.KIND, decision.KIND, parallel.KIND, wait.KIND, human_input.KIND)
+}
 NODE_TYPES = tuple(REGISTRY)
 
 

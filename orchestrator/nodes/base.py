@@ -107,10 +107,20 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class Announce:
+    """An event the scheduler emits when it applies a claim's outcome (only if the node moved): ``type`` from
+    ``orchestrator.events.EVENT_TYPES``, ``data`` besides the ``run_id`` and ``node_key`` it adds."""
+
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Finish:
     """The node COMPLETES now with ``output`` (its type's ``not_taken`` decides the branches skipped)."""
 
     output: Any
+    announce: Announce | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class Fail:
     """The node FAILS for good with ``error`` (the run follows its ``on_failure``)."""
 
     error: str
+    announce: Announce | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class WaitUntil:
     """The node goes WAITING until ``due`` (a timer in the database); it is claimed again then."""
 
     due: datetime
+    announce: Announce | None = None
 
 
 ClaimOutcome = Finish | Fail | WaitUntil

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import Check, Claimed, ClaimOutcome, FieldDoc, Finish, NodeKind, WaitUntil, is_number
+from orchestrator.lib.bounds import max_wait
 
-MAX_WAIT_SECONDS = 366 * 24 * 3600
+from .base import Check, Claimed, ClaimOutcome, FieldDoc, Finish, NodeKind, WaitUntil, is_number
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -22,15 +22,19 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def validate(check: Check, raw: dict[str, Any], config: dict[str, Any]) -> None:
-    """``wait``: exactly one of ``seconds`` (0 … ``MAX_WAIT_SECONDS``) or ``until`` (stored normalised)."""
+    """``wait``: exactly one of ``seconds`` (0 … ``MAX_WAIT_DAYS`` in seconds) or ``until`` (stored normalised)."""
     errors, path = check.errors, check.path
     wait = raw.get("wait")
     if not isinstance(wait, dict) or len(wait) != 1 or not ({"seconds", "until"} & set(wait)):
         errors.add(f"{path}.wait", 'Required: {"seconds": n} or {"until": "<ISO 8601 timestamp>"}.')
     elif "seconds" in wait:
         seconds = wait["seconds"]
-        if not is_number(seconds) or not 0 <= seconds <= MAX_WAIT_SECONDS:
-            errors.add(f"{path}.wait.seconds", f"A number of seconds between 0 and {MAX_WAIT_SECONDS}.")
+        limit = max_wait()
+        if not is_number(seconds) or not 0 <= seconds <= limit.total_seconds():
+            errors.add(
+                f"{path}.wait.seconds",
+                f"A number of seconds between 0 and {int(limit.total_seconds())} ({limit.days} days, MAX_WAIT_DAYS).",
+            )
         config["wait"] = {"seconds": seconds}
     else:
         until = parse_timestamp(wait["until"])

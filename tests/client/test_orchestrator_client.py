@@ -131,6 +131,40 @@ def test_wait_for_workflow_returns_when_the_run_ends(agent: Orchestrator, review
     assert time.monotonic() - began < 20
 
 
+def test_submit_input_fills_a_form_and_a_decision_branches_on_it(agent: Orchestrator, reviewer: Orchestrator) -> None:
+    """Issue 19: the agent's run asks a person (an INPUT step); the reviewer's client waits for the question,
+    answers it, and the DECISION after it takes the branch the answer chose."""
+    from django.db import connection
+
+    from tests.orchestrator.engine_helpers import drive
+    from tests.orchestrator.test_inputs import review_workflow
+
+    def engine() -> None:
+        try:
+            drive()
+        finally:
+            connection.close()  # this thread's own connection
+
+    run_id = str(agent.create_workflow(review_workflow())["id"])
+    threading.Timer(0.5, engine).start()  # the engine reaches the step while the reviewer waits for it
+    asked = reviewer.waiting_input(run_id, "review", timeout=20)
+    assert asked["input"]["prompt"] == "Approve this refund?"
+    assert asked["input"]["field_order"][:2] == ["approved", "amount"]
+    with pytest.raises(ProblemError) as wrong:
+        reviewer.submit_input(run_id, "review", {"approved": True, "amount": "lots"})
+    assert wrong.value.code == "validation_error" and wrong.value.errors[0]["field"] == "values.amount"
+    done = reviewer.submit_input(run_id, "review", {"approved": False, "amount": 0})
+    assert done["status"] == "COMPLETED" and done["output"] == {"approved": False, "amount": 0}
+    with pytest.raises(ProblemError) as again:
+        reviewer.submit_input(run_id, "review", {"approved": True, "amount": 1})
+    assert again.value.status == 409 and again.value.code == "input_not_waiting"
+    drive()
+    run = agent.wait_for_workflow(run_id, timeout=20)
+    assert run["status"] == "COMPLETED"
+    assert {n["key"]: n["status"] for n in run["nodes"]}["notify_rejection"] == "COMPLETED"
+    assert {n["key"]: n["status"] for n in run["nodes"]}["ship"] == "SKIPPED"
+
+
 class LosesFirstAnswer(httpx.BaseTransport):
     """Forwards every request to the server, but reports the first write's answer as lost (a dropped connection
     after the server acted): the client must retry with the same Idempotency-Key."""

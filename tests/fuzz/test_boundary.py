@@ -89,6 +89,16 @@ def test_wait_until_beyond_max_wait_days_is_400(api: Any, settings: Any) -> None
     assert _field(body) == ["nodes[0].wait.seconds"]
 
 
+def test_wait_seconds_follow_a_raised_max_wait_days(api: Any, settings: Any) -> None:
+    """MAX_WAIT_DAYS above the default admits longer WAITs (the descriptor used to cap them at 366 days)."""
+    settings.MAX_WAIT_DAYS = 1000
+    response = api.post("/api/v1/workflows", _wait_workflow({"seconds": 900 * 86400}), format="json")
+    assert response.status_code == 201, response.content
+    body = assert_problem(api.post("/api/v1/workflows", _wait_workflow({"seconds": 1001 * 86400}), format="json"), 400)
+    assert _field(body) == ["nodes[0].wait.seconds"]
+    assert "1000 days" in str(body["errors"])
+
+
 def test_wait_until_is_stored_in_utc(api: Any) -> None:
     response = api.post("/api/v1/workflows", _wait_workflow({"until": "2020-01-01T00:00:00-21:53"}), format="json")
     assert response.status_code == 201, response.content

@@ -81,6 +81,7 @@ NODE_ALLOWED = {
     ("WAITING_APPROVAL", "SKIPPED"),
     ("WAITING_APPROVAL", "CANCELLED"),
     ("WAITING", "COMPLETED"),
+    ("WAITING", "FAILED"),  # an INPUT past its due time without a default
     ("WAITING", "CANCELLED"),
     ("FAILED", "READY"),
     ("SKIPPED", "PENDING"),

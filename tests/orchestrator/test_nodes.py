@@ -78,3 +78,37 @@ def test_parallel_claims_finish_with_their_branches() -> None:
     assert parallel.claim is not None
     assert parallel.claim(claimed({"branches": ["a", "b"]})) == Finish({"branches": ["a", "b"]})
     assert parallel.not_taken({"branches": ["a", "b"]}, {"branches": ["a", "b"]}) == set()
+
+
+def test_input_claims_wait_for_the_due_time_then_expire_or_take_the_default() -> None:
+    kind = REGISTRY["INPUT"]
+    assert kind.claim is not None
+    config = {"form": {}, "prompt": "Ok?", "assignees": {"groups": ["ops"]}, "due_in_minutes": 30}
+    waiting = kind.claim(claimed(config))
+    assert isinstance(waiting, WaitUntil) and waiting.due == NOW + timedelta(minutes=30)
+    assert waiting.announce is not None and waiting.announce.type == "input.requested"
+    assert waiting.announce.data["groups"] == ["ops"]
+    due = NOW + timedelta(minutes=30)
+    expired = kind.claim(claimed(config, status="WAITING", not_before=due))
+    assert isinstance(expired, Fail) and expired.error.startswith("input_expired")
+    assert expired.announce is not None and expired.announce.data["outcome"] == "failed"
+    defaulted = kind.claim(claimed({**config, "default": {"ok": True}}, status="WAITING", not_before=due))
+    assert isinstance(defaulted, Finish) and defaulted.output == {"ok": True}
+    assert defaulted.announce is not None and defaulted.announce.data["outcome"] == "default"
+
+
+def test_input_values_are_checked_field_by_field() -> None:
+    from orchestrator.nodes.human_input import value_errors
+
+    form = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "maximum": 5}, "note": {"type": "string", "minLength": 1}},
+        "required": ["n"],
+    }
+    assert value_errors(form, {"n": 3}) == []
+    assert value_errors(form, {"n": 3.5}) == [("values.n", "Enter a whole number.")]
+    assert value_errors(form, {"n": 9, "note": ""}) == [("values.n", "At most 5."), ("values.note", "Required.")]
+    assert value_errors(form, {"x": 1}) == [
+        ("values.n", "Required."),
+        ("values.x", "Unknown field; the form has: n, note."),
+    ]

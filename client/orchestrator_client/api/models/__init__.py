@@ -36,6 +36,8 @@ from .events_enum import EventsEnum
 from .execute_request import ExecuteRequest
 from .execute_response import ExecuteResponse
 from .execution import Execution
+from .input_submit_request import InputSubmitRequest
+from .input_submit_request_values import InputSubmitRequestValues
 from .lock_grant import LockGrant
 from .lock_release_request import LockReleaseRequest
 from .lock_released import LockReleased
@@ -46,10 +48,14 @@ from .me_tenants_item import MeTenantsItem
 from .node import Node
 from .node_definition_request import NodeDefinitionRequest
 from .node_definition_request_action import NodeDefinitionRequestAction
+from .node_definition_request_assignees import NodeDefinitionRequestAssignees
 from .node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem
+from .node_definition_request_form import NodeDefinitionRequestForm
 from .node_definition_request_retry import NodeDefinitionRequestRetry
 from .node_definition_request_wait import NodeDefinitionRequestWait
 from .node_detail import NodeDetail
+from .node_input import NodeInput
+from .node_input_submitted_by_type_0 import NodeInputSubmittedByType0
 from .node_run import NodeRun
 from .node_run_result_request import NodeRunResultRequest
 from .node_run_result_response import NodeRunResultResponse
@@ -147,6 +153,8 @@ __all__ = (
     "ExecuteRequest",
     "ExecuteResponse",
     "Execution",
+    "InputSubmitRequest",
+    "InputSubmitRequestValues",
     "LockGrant",
     "LockReleased",
     "LockReleaseRequest",
@@ -157,10 +165,14 @@ __all__ = (
     "Node",
     "NodeDefinitionRequest",
     "NodeDefinitionRequestAction",
+    "NodeDefinitionRequestAssignees",
     "NodeDefinitionRequestConditionsItem",
+    "NodeDefinitionRequestForm",
     "NodeDefinitionRequestRetry",
     "NodeDefinitionRequestWait",
     "NodeDetail",
+    "NodeInput",
+    "NodeInputSubmittedByType0",
     "NodeRun",
     "NodeRunResultRequest",
     "NodeRunResultResponse",

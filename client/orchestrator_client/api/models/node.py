@@ -15,6 +15,8 @@ from ..models.risk_level_enum import RiskLevelEnum
 from typing import cast
 import datetime
 
+if TYPE_CHECKING:
+  from ..models.node_input import NodeInput
 
 
 
@@ -55,6 +57,8 @@ class Node:
                 * `MEDIUM` - Medium
                 * `HIGH` - High
                 * `CRITICAL` - Critical
+            input_ (NodeInput | None): INPUT steps: the prompt, form, assignees, due time and who submitted (null for other
+                types).
             attempts (int):
             output (Any):
             error (str):
@@ -71,6 +75,7 @@ class Node:
     definition: Any
     requires_approval: bool
     risk_level: None | RiskLevelEnum
+    input_: NodeInput | None
     attempts: int
     output: Any
     error: str
@@ -84,6 +89,7 @@ class Node:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.node_input import NodeInput # noqa: PLC0415
         key = self.key
 
         type_ = self.type_
@@ -103,6 +109,12 @@ class Node:
             risk_level = self.risk_level
         else:
             risk_level = self.risk_level
+
+        input_: dict[str, Any] | None
+        if isinstance(self.input_, NodeInput):
+            input_ = self.input_.to_dict()
+        else:
+            input_ = self.input_
 
         attempts = self.attempts
 
@@ -140,6 +152,7 @@ class Node:
             "definition": definition,
             "requires_approval": requires_approval,
             "risk_level": risk_level,
+            "input": input_,
             "attempts": attempts,
             "output": output,
             "error": error,
@@ -154,6 +167,7 @@ class Node:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.node_input import NodeInput # noqa: PLC0415
         d = dict(src_dict)
         key = d.pop("key")
 
@@ -188,6 +202,24 @@ class Node:
             return cast(None | RiskLevelEnum, data)
 
         risk_level = _parse_risk_level(d.pop("risk_level"))
+
+
+        def _parse_input_(data: object) -> NodeInput | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                input_type_1 = NodeInput.from_dict(data)
+
+
+
+                return input_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(NodeInput | None, data)
+
+        input_ = _parse_input_(d.pop("input"))
 
 
         attempts = d.pop("attempts")
@@ -259,6 +291,7 @@ class Node:
             definition=definition,
             requires_approval=requires_approval,
             risk_level=risk_level,
+            input_=input_,
             attempts=attempts,
             output=output,
             error=error,

@@ -19,7 +19,9 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.node_definition_request_action import NodeDefinitionRequestAction
+  from ..models.node_definition_request_assignees import NodeDefinitionRequestAssignees
   from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem
+  from ..models.node_definition_request_form import NodeDefinitionRequestForm
   from ..models.node_definition_request_retry import NodeDefinitionRequestRetry
   from ..models.node_definition_request_wait import NodeDefinitionRequestWait
 
@@ -42,6 +44,7 @@ class NodeDefinitionRequest:
                 * `DECISION` - DECISION
                 * `PARALLEL` - PARALLEL
                 * `WAIT` - WAIT
+                * `INPUT` - INPUT
             name (str | Unset):
             depends_on (list[str] | Unset):
             on_failure (OnFailureEnum | Unset): * `fail` - fail
@@ -56,10 +59,18 @@ class NodeDefinitionRequest:
             timeout_seconds (float | Unset): TASK: bound of one attempt (> 0)
             conditions (list[NodeDefinitionRequestConditionsItem] | Unset): DECISION: [{"when", "then"}]: the first that
                 holds is taken
-            default (None | str | Unset): DECISION: taken when no condition holds (null: the step fails)
+            default (Any | Unset): DECISION: taken when no condition holds (null: the step fails); INPUT: values taken when
+                nobody submits in time (instead of failing)
             branches (list[str] | Unset): PARALLEL: steps that all start when this one completes
             wait (NodeDefinitionRequestWait | Unset): WAIT: {"seconds": n} or {"until": ISO 8601 with a timezone}, at most
                 MAX_WAIT_DAYS (default 366) ahead
+            assignees (NodeDefinitionRequestAssignees | Unset): INPUT: {"groups": [...]}: who may submit (none: any reviewer
+                of the tenant)
+            due_in_minutes (float | Unset): INPUT: minutes to wait for the input (default 1440; at most MAX_WAIT_DAYS)
+                before input_expired
+            form (NodeDefinitionRequestForm | Unset): INPUT: a JSON Schema object whose properties are string (x-multiline:
+                a text area), number, integer, boolean or enum fields
+            prompt (str | Unset): INPUT: what the person is asked
      """
 
     key: str
@@ -74,9 +85,13 @@ class NodeDefinitionRequest:
     retry: NodeDefinitionRequestRetry | Unset = UNSET
     timeout_seconds: float | Unset = UNSET
     conditions: list[NodeDefinitionRequestConditionsItem] | Unset = UNSET
-    default: None | str | Unset = UNSET
+    default: Any | Unset = UNSET
     branches: list[str] | Unset = UNSET
     wait: NodeDefinitionRequestWait | Unset = UNSET
+    assignees: NodeDefinitionRequestAssignees | Unset = UNSET
+    due_in_minutes: float | Unset = UNSET
+    form: NodeDefinitionRequestForm | Unset = UNSET
+    prompt: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -85,7 +100,9 @@ class NodeDefinitionRequest:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.node_definition_request_action import NodeDefinitionRequestAction # noqa: PLC0415
+        from ..models.node_definition_request_assignees import NodeDefinitionRequestAssignees # noqa: PLC0415
         from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem # noqa: PLC0415
+        from ..models.node_definition_request_form import NodeDefinitionRequestForm # noqa: PLC0415
         from ..models.node_definition_request_retry import NodeDefinitionRequestRetry # noqa: PLC0415
         from ..models.node_definition_request_wait import NodeDefinitionRequestWait # noqa: PLC0415
         key = self.key
@@ -133,11 +150,7 @@ class NodeDefinitionRequest:
 
 
 
-        default: None | str | Unset
-        if isinstance(self.default, Unset):
-            default = UNSET
-        else:
-            default = self.default
+        default = self.default
 
         branches: list[str] | Unset = UNSET
         if not isinstance(self.branches, Unset):
@@ -148,6 +161,18 @@ class NodeDefinitionRequest:
         wait: dict[str, Any] | Unset = UNSET
         if not isinstance(self.wait, Unset):
             wait = self.wait.to_dict()
+
+        assignees: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.assignees, Unset):
+            assignees = self.assignees.to_dict()
+
+        due_in_minutes = self.due_in_minutes
+
+        form: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.form, Unset):
+            form = self.form.to_dict()
+
+        prompt = self.prompt
 
 
         field_dict: dict[str, Any] = {}
@@ -182,6 +207,14 @@ class NodeDefinitionRequest:
             field_dict["branches"] = branches
         if wait is not UNSET:
             field_dict["wait"] = wait
+        if assignees is not UNSET:
+            field_dict["assignees"] = assignees
+        if due_in_minutes is not UNSET:
+            field_dict["due_in_minutes"] = due_in_minutes
+        if form is not UNSET:
+            field_dict["form"] = form
+        if prompt is not UNSET:
+            field_dict["prompt"] = prompt
 
         return field_dict
 
@@ -190,7 +223,9 @@ class NodeDefinitionRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.node_definition_request_action import NodeDefinitionRequestAction # noqa: PLC0415
+        from ..models.node_definition_request_assignees import NodeDefinitionRequestAssignees # noqa: PLC0415
         from ..models.node_definition_request_conditions_item import NodeDefinitionRequestConditionsItem # noqa: PLC0415
+        from ..models.node_definition_request_form import NodeDefinitionRequestForm # noqa: PLC0415
         from ..models.node_definition_request_retry import NodeDefinitionRequestRetry # noqa: PLC0415
         from ..models.node_definition_request_wait import NodeDefinitionRequestWait # noqa: PLC0415
         d = dict(src_dict)
@@ -264,15 +299,7 @@ class NodeDefinitionRequest:
                 conditions.append(conditions_item)
 
 
-        def _parse_default(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default = _parse_default(d.pop("default", UNSET))
-
+        default = d.pop("default", UNSET)
 
         branches = cast(list[str], d.pop("branches", UNSET))
 
@@ -286,6 +313,30 @@ class NodeDefinitionRequest:
 
 
 
+
+        _assignees = d.pop("assignees", UNSET)
+        assignees: NodeDefinitionRequestAssignees | Unset
+        if isinstance(_assignees,  Unset):
+            assignees = UNSET
+        else:
+            assignees = NodeDefinitionRequestAssignees.from_dict(_assignees)
+
+
+
+
+        due_in_minutes = d.pop("due_in_minutes", UNSET)
+
+        _form = d.pop("form", UNSET)
+        form: NodeDefinitionRequestForm | Unset
+        if isinstance(_form,  Unset):
+            form = UNSET
+        else:
+            form = NodeDefinitionRequestForm.from_dict(_form)
+
+
+
+
+        prompt = d.pop("prompt", UNSET)
 
         node_definition_request = cls(
             key=key,
@@ -303,6 +354,10 @@ class NodeDefinitionRequest:
             default=default,
             branches=branches,
             wait=wait,
+            assignees=assignees,
+            due_in_minutes=due_in_minutes,
+            form=form,
+            prompt=prompt,
         )
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 import datetime
 
 if TYPE_CHECKING:
+  from ..models.node_input import NodeInput
   from ..models.node_run import NodeRun
 
 
@@ -59,6 +60,8 @@ class NodeDetail:
                 * `MEDIUM` - Medium
                 * `HIGH` - High
                 * `CRITICAL` - Critical
+            input_ (NodeInput | None): INPUT steps: the prompt, form, assignees, due time and who submitted (null for other
+                types).
             attempts (int):
             output (Any):
             error (str):
@@ -77,6 +80,7 @@ class NodeDetail:
     definition: Any
     requires_approval: bool
     risk_level: None | RiskLevelEnum
+    input_: NodeInput | None
     attempts: int
     output: Any
     error: str
@@ -91,6 +95,7 @@ class NodeDetail:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.node_input import NodeInput # noqa: PLC0415
         from ..models.node_run import NodeRun # noqa: PLC0415
         run_id = str(self.run_id)
 
@@ -113,6 +118,12 @@ class NodeDetail:
             risk_level = self.risk_level
         else:
             risk_level = self.risk_level
+
+        input_: dict[str, Any] | None
+        if isinstance(self.input_, NodeInput):
+            input_ = self.input_.to_dict()
+        else:
+            input_ = self.input_
 
         attempts = self.attempts
 
@@ -158,6 +169,7 @@ class NodeDetail:
             "definition": definition,
             "requires_approval": requires_approval,
             "risk_level": risk_level,
+            "input": input_,
             "attempts": attempts,
             "output": output,
             "error": error,
@@ -173,6 +185,7 @@ class NodeDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.node_input import NodeInput # noqa: PLC0415
         from ..models.node_run import NodeRun # noqa: PLC0415
         d = dict(src_dict)
         run_id = UUID(d.pop("run_id"))
@@ -213,6 +226,24 @@ class NodeDetail:
             return cast(None | RiskLevelEnum, data)
 
         risk_level = _parse_risk_level(d.pop("risk_level"))
+
+
+        def _parse_input_(data: object) -> NodeInput | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                input_type_1 = NodeInput.from_dict(data)
+
+
+
+                return input_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(NodeInput | None, data)
+
+        input_ = _parse_input_(d.pop("input"))
 
 
         attempts = d.pop("attempts")
@@ -295,6 +326,7 @@ class NodeDetail:
             definition=definition,
             requires_approval=requires_approval,
             risk_level=risk_level,
+            input_=input_,
             attempts=attempts,
             output=output,
             error=error,

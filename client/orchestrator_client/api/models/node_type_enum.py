@@ -1,8 +1,8 @@
 from typing import Literal
 
-NodeTypeEnum = Literal['DECISION', 'PARALLEL', 'TASK', 'WAIT']
+NodeTypeEnum = Literal['DECISION', 'INPUT', 'PARALLEL', 'TASK', 'WAIT']
 
-NODE_TYPE_ENUM_VALUES: set[NodeTypeEnum] = { 'DECISION', 'PARALLEL', 'TASK', 'WAIT',  }
+NODE_TYPE_ENUM_VALUES: set[NodeTypeEnum] = { 'DECISION', 'INPUT', 'PARALLEL', 'TASK', 'WAIT',  }
 
 def check_node_type_enum(value: str) -> NodeTypeEnum:
     if value in NODE_TYPE_ENUM_VALUES:
