@@ -320,7 +320,7 @@ def claim_batch(
         return _claim_batch_portable(limit=limit, now=now, cap=cap, room=room or {}, full=full)
     token = uuid.uuid4()
     room = dict(room or {})
-    params = {
+    params: dict[str, Any] = {
         "due": now + CLAIM_TOLERANCE,
         "full": [str(e) for e in full],
         # Read past rows of endpoints that have little room, so others further back still fill the batch.
