@@ -405,11 +405,16 @@ def main() -> None:
                 f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms ({len(latencies)}/{count} received) while the "
                 f"other answers after {args.slow_seconds:g} s ({slow} of its requests started); {load()}"
             )
-        if "profile" in phases:
-            profile_in_process(receiver.base, args.events, args.threads, args.per_endpoint)
         receipts = [r for r in receiver.receipts() if not r[1].startswith(("/floor", "/plain"))]
         keys = [(r[0], r[1]) for r in receipts]
         print(f"duplicates received: {len(keys) - len(set(keys))}")
+        if "profile" in phases:
+            # Alone: no worker, and no slow endpoint's backlog left for the in-process sender to pick up.
+            if worker is not None:
+                stop_worker(worker)
+                worker = None
+            WebhookEndpoint.objects.filter(pk__in=[e.pk for e in cleanup]).delete()
+            profile_in_process(receiver.base, args.events, args.threads, args.per_endpoint)
     finally:
         if worker is not None:
             stop_worker(worker)
