@@ -39,6 +39,11 @@ CLAIM_TOLERANCE = timedelta(seconds=1)
 COUNTDOWN_MAX = timedelta(minutes=5)
 
 
+# A ``webhook.test`` delivery is sent by the request that asked for it (``send_test``); a sender takes it only if
+# that request died before claiming it, i.e. once it is this old.
+TEST_GRACE = timedelta(seconds=60)
+
+
 def lease_duration() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
 
@@ -244,6 +249,7 @@ _CLAIM_SQL = """
 WITH locked AS (
     SELECT id, endpoint_id, next_attempt_at FROM {delivery}
     WHERE (status = 'QUEUED' OR (status IN ('PENDING', 'DELIVERING') AND next_attempt_at <= %(due)s))
+      AND (event_type <> 'webhook.test' OR created_at <= %(tests_before)s)
       AND NOT (endpoint_id = ANY(%(full)s::uuid[]))
     ORDER BY next_attempt_at
     LIMIT %(scan)s
@@ -332,6 +338,7 @@ def claim_batch(
         "token": token,
         "lease_until": now + lease_duration(),
         "now": now,
+        "tests_before": now - TEST_GRACE,
     }
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL.format(**_tables()), params)
@@ -385,6 +392,7 @@ def _claim_batch_portable(
     )
     due = (
         WebhookDelivery.objects.filter(claimable)
+        .exclude(event_type="webhook.test", created_at__gt=now - TEST_GRACE)
         .exclude(endpoint_id__in=list(full))
         .order_by("next_attempt_at")
         .values_list("id", "endpoint_id")[: limit * 4]

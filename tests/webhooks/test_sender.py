@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -17,6 +18,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from orchestrator import events
 from tests.factories import TenantFactory
 from tests.webhooks.conftest import emit_event
 from tests.webhooks.receiver import Receiver, Reply, verify
@@ -196,3 +198,25 @@ def test_failures_are_recorded_with_the_retry_schedule_and_the_same_id(senders: 
         drain(sender, expected=1)
     assert {r.headers["webhook-id"] for r in receiver.received} == {f"msg_{event.id.hex}"}
     assert [a.success for a in WebhookAttempt.objects.filter(delivery=row).order_by("number")] == [False, True]
+
+
+def test_a_test_event_is_left_to_the_request_that_sends_it(senders: list[Sender]) -> None:
+    """``send_test`` claims and sends its own delivery; a sender woken meanwhile must not take it from under it
+    (the request would find no attempt). Only one left behind by a dead request is taken, after TEST_GRACE."""
+    tenant = TenantFactory()
+    with Receiver() as receiver:
+        endpoint, _ = services.create_endpoint(tenant_id=tenant.pk, url=receiver.url, events=EVENTS)
+        events.emit(
+            "webhook.test", tenant_id=tenant.pk, resource_type="webhook", resource_id=endpoint.pk,
+            data={"webhook_id": str(endpoint.pk)},
+        )  # fmt: skip
+        row = WebhookDelivery.objects.get(endpoint=endpoint, event_type="webhook.test")
+        sender = make_sender(senders)
+        sender.wake()
+        assert sender.wait_idle(30)
+        assert WebhookDelivery.objects.get(pk=row.pk).status == DeliveryStatus.QUEUED
+        WebhookDelivery.objects.filter(pk=row.pk).update(
+            created_at=timezone.now() - delivery_service.TEST_GRACE - timedelta(seconds=1)
+        )
+        drain(sender, expected=1)
+        assert len(receiver.received) == 1
