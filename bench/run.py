@@ -80,7 +80,7 @@ SIZES = {
         "approvals": ["--cycles", "30"],
         "webhooks": [
             "--events",
-            "500",
+            "1500",
             "--endpoints",
             "2",
             "--seconds",

@@ -66,7 +66,13 @@ class Sender:
         self.resolver = resolver
         self.name = name
         self.pools = transport.Pools(maxsize=threads)
-        self._cond = threading.Condition()
+        # One lock, three conditions, so a finished request wakes one sending thread and the recorder, not all
+        # threads: the pump (and ``wait_idle``) wait on ``_cond``, the sending threads on ``_work_cond``, the
+        # recorder on ``_rec_cond``.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._work_cond = threading.Condition(self._lock)
+        self._rec_cond = threading.Condition(self._lock)
         self._running: Counter[Any] = Counter()  # endpoint id → requests in flight
         self._ready: dict[Any, deque[delivery.Claimed]] = {}  # endpoint id → claimed, waiting for a thread
         self._order: deque[Any] = deque()  # endpoints with waiting deliveries, round robin
@@ -124,6 +130,8 @@ class Sender:
             self._ready.clear()
             self._order.clear()
             self._cond.notify_all()
+            self._work_cond.notify_all()
+            self._rec_cond.notify_all()
             pump, recorder = self._pump, self._recorder
         deadline = time.monotonic() + timeout
         for thread in (pump, recorder):
@@ -176,7 +184,7 @@ class Sender:
             while True:
                 with self._cond:
                     while not self._done and not (self._stopping and self._held == 0):
-                        self._cond.wait(0.5 if self._stopping else None)
+                        self._rec_cond.wait(0.5 if self._stopping else None)
                     if not self._done:
                         return  # stopping, and nothing is held any more
                     done, self._done = self._done, []
@@ -193,7 +201,7 @@ class Sender:
                     with self._cond:
                         self._done = retry + self._done
                         self._held -= len(done) - len(retry)
-                        self._cond.wait(ERROR_BACKOFF_S)
+                        self._rec_cond.wait(ERROR_BACKOFF_S)
                     continue
                 with self._cond:
                     self._held -= len(done)
@@ -237,7 +245,7 @@ class Sender:
                 self._held += 1
             if len(claimed) >= free:
                 self._wakes += 1  # a full batch: more may be due; look again when there is room
-            self._cond.notify_all()
+            self._work_cond.notify(len(claimed))
         if len(claimed) >= free:
             # More is due than this process holds: nudge the other worker processes too (coalesced: at most one
             # message waits in the queue), so a backlog is shared without a message per delivery.
@@ -246,7 +254,7 @@ class Sender:
     # --- the sending threads ---------------------------------------------------------------------------------------
     def _next(self) -> delivery.Claimed | None:
         """The next delivery of an endpoint below its cap, round robin over endpoints; None when stopping.
-        Precondition: ``self._cond`` held."""
+        Precondition: ``self._lock`` held."""
         while not self._stopping:
             for _ in range(len(self._order)):
                 endpoint_id = self._order[0]
@@ -259,7 +267,7 @@ class Sender:
                         self._order.remove(endpoint_id)
                     self._running[endpoint_id] += 1
                     return item
-            self._cond.wait()
+            self._work_cond.wait()
         return None
 
     def _work(self) -> None:
@@ -295,9 +303,12 @@ class Sender:
                 self.skipped_total += 1
                 self._held -= 1
                 self._wakes += 1  # room freed
+                self._cond.notify_all()
             else:
                 self._done.append(outcome)
-            self._cond.notify_all()
+            self._rec_cond.notify()
+            if self._ready:
+                self._work_cond.notify()  # a slot of this endpoint is free: one thread looks
 
 
 _sender: Sender | None = None
