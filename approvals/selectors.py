@@ -3,17 +3,20 @@ before a service or the periodic task expires the row (SPEC §6.1)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import Case, CharField, Count, F, Min, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from orchestrator.lib import rawsql
 from orchestrator.lib.auth import Caller
 from orchestrator.lib.errors import NotFoundError
 from orchestrator.lib.ids import parse_uuid
-from orchestrator.models import NodeRunStatus, Role, Scope, WorkflowNodeRun
+from orchestrator.models import NodeRunStatus, Role, Scope, WorkflowNode, WorkflowNodeRun
 
 from .models import ApprovalDecision, ApprovalRequest, ApprovalStatus, ExecutionStatus, IdempotencyRecord, RiskLevel
 from .services import is_overdue
@@ -75,6 +78,79 @@ LIST_ROW_FIELDS = (
 def approval_rows_for(caller: Caller) -> QuerySet[ApprovalRequest]:
     """``approvals_for`` reading only the columns of a list row."""
     return approvals_for(caller).select_related(None).select_related("node").only(*LIST_ROW_FIELDS)
+
+
+# The columns a list row reads, as attribute names (``node__key`` comes from the node, by a scalar subquery).
+_ROW_ATTNAMES = (*(name for name in LIST_ROW_FIELDS if "__" not in name), "node_id")
+_NODE_KEY = "_raw_node_key"
+
+
+@functools.cache
+def _pending_page_sql(vendor: str, tenants: int, ascending: bool, position: str) -> str:
+    """The page statement for ``tenants`` tenant ids, in ``ascending`` order or not, after a ``position``
+    (``""``, ``"<"`` or ``">"`` on ``created_at``)."""
+    col = functools.partial(rawsql.column, ApprovalRequest)
+    where = f"{col('tenant')} IN ({rawsql.in_list(tenants)}) AND {col('status')} = %s AND {col('expires_at')} > %s" + (
+        f" AND {col('created_at')} {position} %s" if position else ""
+    )
+    direction = "ASC" if ascending else "DESC"
+    order_by = f"{col('created_at')} {direction}, {col('id')} {direction} LIMIT %s OFFSET %s"
+    node_key = rawsql.related_value_sql(ApprovalRequest, "key", WorkflowNode, by="node")
+    return rawsql.select_sql(ApprovalRequest, where, order_by, extra=node_key, only=_ROW_ATTNAMES)
+
+
+class PendingPages:
+    """The caller's requests shown PENDING, newest first, as the page source of ``GET /approvals`` with no filter
+    (the default listing): ``LimitCursorPagination`` (DRF's cursor logic, unchanged) calls ``order_by``, ``filter``
+    on ``created_at`` and a slice, as it would on ``approval_rows_for(caller).filter(shown_as(PENDING))``, and gets
+    the same rows, read by one statement built once per shape (``orchestrator.lib.rawsql``) instead of a queryset
+    compiled per request.
+
+    Shown PENDING is ``status = PENDING AND expires_at > now`` (``shown_status``'s CASE, with ``expires_at`` never
+    null), which is also an index range of ``approval_tenant_status_idx``. Rows carry ``shown_status`` and their
+    node (id and key only), like the queryset's.
+    """
+
+    ORDERINGS: ClassVar[dict[tuple[str, ...], bool]] = {("-created_at", "-id"): False, ("created_at", "id"): True}
+
+    def __init__(self, caller: Caller, now: datetime | None = None) -> None:
+        self.tenants = approval_tenants(caller)
+        self.now = now or timezone.now()
+        self.ascending = False
+        self.position: tuple[str, Any] | None = None
+
+    def order_by(self, *fields: str) -> PendingPages:
+        clone = copy.copy(self)
+        clone.ascending = self.ORDERINGS[fields]  # any other ordering is a programming error (KeyError)
+        return clone
+
+    def filter(self, **lookup: Any) -> PendingPages:
+        ((name, value),) = lookup.items()
+        clone = copy.copy(self)
+        clone.position = ({"created_at__lt": "<", "created_at__gt": ">"}[name], value)
+        return clone
+
+    def __getitem__(self, window: slice) -> list[ApprovalRequest]:
+        start, stop = window.start or 0, window.stop
+        if not self.tenants or stop is None or stop <= start:
+            return []
+        db = functools.partial(rawsql.db_value, ApprovalRequest)
+        params = [*(db("tenant", t) for t in self.tenants), ApprovalStatus.PENDING, db("expires_at", self.now)]
+        op = ""
+        if self.position is not None:
+            op = self.position[0]
+            # As the ORM prepares a lookup's value: DRF's cursor positions are strings.
+            field = ApprovalRequest._meta.get_field("created_at")
+            params.append(field.get_db_prep_value(field.to_python(self.position[1]), connection, prepared=False))  # type: ignore[union-attr]
+        params += [stop - start, start]
+        sql = _pending_page_sql(connection.vendor, len(self.tenants), self.ascending, op)
+        rows = rawsql.fetch(ApprovalRequest, sql, params, extra=_NODE_KEY, only=_ROW_ATTNAMES)
+        node_field = ApprovalRequest._meta.get_field("node")
+        for row in rows:
+            row.shown_status = ApprovalStatus.PENDING
+            node = WorkflowNode.from_db(connection.alias, ["id", "key"], [row.node_id, getattr(row, _NODE_KEY)])
+            node_field.set_cached_value(row, node)  # type: ignore[union-attr]
+        return rows
 
 
 def get_approval_for(caller: Caller, approval_id: Any) -> ApprovalRequest:

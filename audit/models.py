@@ -74,8 +74,10 @@ class AuditLog(models.Model):
 class AuditChainHead(models.Model):
     """The tip of one chain: its last sequence and hash.
 
-    Writers lock this row (``SELECT … FOR UPDATE``) to append, which serializes writers of one chain cheaply and
-    keeps the chain linear; it also lets the verifier notice entries cut off the end of the chain.
+    Writers lock this row (``SELECT … FOR UPDATE``) to append, which keeps the chain linear; on PostgreSQL they do
+    it in their transaction's pre-commit step (``audit.services.append_entries``, issue 22), so the lock is held
+    for one INSERT+UPDATE statement and the commit, and a chain's order is its commit order. It also lets the verifier
+    notice entries cut off the end of the chain.
     """
 
     chain = models.CharField(max_length=64, primary_key=True)

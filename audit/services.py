@@ -1,5 +1,10 @@
 """Writes to the audit log: appending entries (only ``events.emit`` calls ``record_event``) and the retention purge.
 
+An event's entry is built when it is emitted and linked into its chain in the transaction's pre-commit step
+(``append_entries``, through ``orchestrator.lib.precommit``): the chain head is locked there, not at the first
+event, so the writers of a tenant queue for one statement and a commit rather than for the rest of each other's
+transactions (issue 22; figures in bench/README.md, reasoning in docs/decisions.md).
+
 Nothing else writes here. Entries are never updated; the purge is the only deletion. It first anchors a signed
 checkpoint outside the database (``audit.checkpoints``), records it as an ``AuditCheckpoint`` row, and only then
 deletes; on PostgreSQL the triggers (migration 0006) refuse any DELETE not covered by such a row.
@@ -8,18 +13,20 @@ deletes; on PostgreSQL the triggers (migration 0006) refuse any DELETE not cover
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from orchestrator import metrics
-from orchestrator.lib import context, units
+from orchestrator.lib import context, precommit, units
 
 from . import checkpoints
-from .integrity import GENESIS_HASH, canonical_entry, clean_text, normalize_json
+from .integrity import ENTRY_FIELDS, GENESIS_HASH, canonical_entry, clean_text, normalize_json
 from .keys import keyring
 from .models import AuditChainHead, AuditCheckpoint, AuditLog, chain_for
 
@@ -60,16 +67,79 @@ def _lock_chain_head(chain: str) -> AuditChainHead:
     return head
 
 
+PRECOMMIT_KIND = "audit.entries"
+
+
+def append_entries(entries: Sequence[AuditLog]) -> None:
+    """Link ``entries`` (built by ``record_event``, not saved yet) into their chains and insert them.
+
+    Precondition: inside the transaction that recorded them, as its last step (the pre-commit step of
+    ``orchestrator.lib.precommit`` calls this right before COMMIT). Per chain, in sorted chain order (so two
+    transactions touching the same chains always lock their heads in the same order and cannot deadlock): lock the
+    head, number the chain's entries on from it in the order they were recorded, chain each one's HMAC onto the
+    previous, insert them in one statement, advance the head. The head stays locked until the commit, so a chain's
+    order is its commit order. Side effects: fills in each entry's ``sequence``, ``prev_hash``, ``key_id`` and
+    ``hash`` (the objects ``record_event`` returned).
+    """
+    by_chain: dict[str, list[AuditLog]] = {}
+    for entry in entries:
+        by_chain.setdefault(entry.chain, []).append(entry)
+    ring = keyring()
+    for chain in sorted(by_chain):
+        head = _lock_chain_head(chain)
+        sequence, prev_hash = head.last_sequence, head.last_hash or GENESIS_HASH
+        for entry in by_chain[chain]:
+            sequence += 1
+            entry.sequence, entry.prev_hash, entry.key_id = sequence, prev_hash, ring.current_id
+            fields = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+            entry.hash = prev_hash = ring.mac(entry.key_id, entry.prev_hash + canonical_entry(fields))
+        _insert_and_advance(chain, by_chain[chain], sequence, prev_hash)
+
+
+def _insert_and_advance(chain: str, entries: list[AuditLog], last_sequence: int, last_hash: str) -> None:
+    """Insert ``entries`` and move ``chain``'s head to ``(last_sequence, last_hash)``.
+
+    On PostgreSQL both are one statement (the INSERT as a data-modifying CTE of the head's UPDATE): the head is
+    locked for the round trips between the lock and the commit, so each one saved shortens every writer's queue
+    (issue 22). The INSERT is Django's own, compiled from the model (same columns and value preparation as
+    ``bulk_create``). Elsewhere (SQLite) two ORM statements.
+    """
+    if connection.vendor != "postgresql":
+        AuditLog.objects.bulk_create(entries)
+        AuditChainHead.objects.filter(chain=chain).update(last_sequence=last_sequence, last_hash=last_hash)
+        return
+    query = InsertQuery(AuditLog)
+    objs: list[models.Model] = list(entries)
+    query.insert_values([f for f in AuditLog._meta.concrete_fields if not f.generated], objs)
+    [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    sql = (
+        f"WITH appended AS ({insert_sql}) "  # noqa: S608 - Django's compiled INSERT and a table name from metadata
+        f"UPDATE {head_table} SET last_sequence = %s, last_hash = %s WHERE chain = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*insert_params, last_sequence, last_hash, chain))
+        if cursor.rowcount != 1:  # the head was locked by this transaction a moment ago: it cannot be gone
+            raise RuntimeError(f"audit chain head {chain!r} vanished while appending")
+    for entry in entries:
+        entry._state.adding, entry._state.db = False, connection.alias
+
+
 def record_event(record: Recorded) -> AuditLog:
-    """Append one entry for ``record.event`` (with its actor, resource, before/after, reason and metadata) to its
+    """Record one entry for ``record.event`` (with its actor, resource, before/after, reason and metadata) in its
     tenant's chain and return it.
 
     Precondition: called inside the transaction of the change it records (``events.emit`` does this), so the
     entry commits or rolls back with it. The request context (request id, client address, user agent) is taken
     from ``orchestrator.lib.context``; in workers the actor is ``system`` and the request id the task id.
-    Side effects: locks the chain head until the caller's transaction ends (so emit events last in a
-    transaction), writes one entry, advances the head, bumps ``audit_logs_total{action}``. JSON values are
-    normalized (``integrity.normalize_json``); NaN or infinity in them raises ``ValueError``.
+    Side effects: on PostgreSQL the entry is *deferred* to the transaction's pre-commit step
+    (``append_entries``, issue 22): the chain head is locked only there, for one statement (INSERT and head
+    UPDATE) and the commit, instead of from the first event to the end of the transaction; the returned object gets its
+    ``sequence`` and ``hash`` then, and the entry is not in the table before that. A savepoint rolled back drops
+    its entries with it. Where nothing runs before a commit (SQLite, or no transaction open) the entry is
+    appended at once (head locked until the transaction ends). Bumps ``audit_logs_total{action}``. JSON values
+    are normalized (``integrity.normalize_json``); NaN or infinity in them raises ``ValueError`` here, never at
+    the commit.
     """
     ctx = context.current()
     event, actor = record.event, record.actor
@@ -91,19 +161,10 @@ def record_event(record: Recorded) -> AuditLog:
         "reason": clean_text(record.reason),
         "metadata": normalize_json({**(record.metadata or {}), "data": event.data}),
     }
-    chain = chain_for(event.tenant_id)
-    entry = AuditLog(chain=chain, **fields)
-    with transaction.atomic(savepoint=False):
-        # Everything above is computed before the lock, so it is held for three short statements.
-        head = _lock_chain_head(chain)
-        entry.sequence = head.last_sequence + 1
-        entry.prev_hash = head.last_hash or GENESIS_HASH
-        ring = keyring()
-        entry.key_id = ring.current_id
-        canonical = canonical_entry({"id": entry.id, "sequence": entry.sequence, **fields})
-        entry.hash = ring.mac(entry.key_id, entry.prev_hash + canonical)
-        entry.save(force_insert=True)
-        AuditChainHead.objects.filter(chain=chain).update(last_sequence=entry.sequence, last_hash=entry.hash)
+    entry = AuditLog(chain=chain_for(event.tenant_id), **fields)
+    if not precommit.defer(PRECOMMIT_KIND, entry):
+        with transaction.atomic(savepoint=False):
+            append_entries([entry])
     metrics.audit_logs_total.labels(action=event.type).inc()
     return entry
 

@@ -33,20 +33,15 @@ from bench.load import Service, wait_for  # noqa: E402
 # Each names the profile behind it (bench/README*.md and docs/decisions.md have the details).
 GAPS = {
     "load": (
-        "detail and list stay below the plain endpoint ratios. Profile (`bench/profile_api.py --sampling`, the WSGI "
-        "app in-process, quiet machine): plain costs 0.30 ms of one core, `GET /workflows/{id}` 2.1 ms (was 8.5 ms "
-        "before this round) and `GET /approvals?limit=20` 5.4 ms (was 11.5 ms); under gunicorn add ~0.5 ms of "
-        "HTTP handling to each, so 0.40x would need the detail's Python + I/O at ~1.1 ms. Where the detail's "
-        "2.1 ms goes: two SQL statements plus the connection health check 29 %, two Redis round trips (API-key "
-        "cache epoch, throttle counter) 20 %, Django request handling and middleware 24 %, DRF dispatch 5 %, "
-        "building 4 model instances and decoding their JSON 5 %, rendering 3 %. The list's 5.4 ms: the ORM "
-        "building and compiling the page query 20 %, executing it and fetching 21 wide rows 20 %, 42 model "
-        "instances 19 %, rendering 20 rows 10 %, Redis 15 %. What was done: cached API-key lookups (shared "
-        "epoch), an O(1) throttle counter, compiled serializer rendering, SQL built once for the run detail, "
-        "fewer columns and no expiry statement on the list, index ranges instead of sorts (docs/decisions.md, "
-        '"The API\'s read path"). Next steps, in order of yield: one Redis round trip per request instead of '
-        "two, raw keyset pagination for the approvals page (the ORM compile), and an async server or a "
-        "compiled JSON encoder for the framework share"
+        "detail, list and create stay below their ratios to the plain endpoint (issue 22: 0.5x, 0.3x, 0.2x). "
+        "Profile (`bench/profile_api.py`, the WSGI app in-process; bench/README.md 'API read path and create'): "
+        "plain costs ~0.2 ms of one core and ~1,500 Python calls; after issue 22 the detail is 2 statements, one "
+        "Redis round trip and no health-check round trip (~4,300 calls, was 5,300), the 20-row list 1 statement "
+        "built once and one Redis round trip (~9,200 calls, was 17,400), create 13 statements and 1 commit "
+        "(~13,500 calls, was 18,800). What is left is per request and mostly shared with nothing the plain "
+        "endpoint does: waiting on PostgreSQL and Redis (their CPU shares the same 2 cores), DRF dispatch, "
+        "20 model instances and their rendering for the list, and for create the `workflow.created` event "
+        "(audit chain: lock head, insert, update head; webhook endpoints; a savepoint) and a durable commit"
     ),
     "approvals": (
         "approve -> task started is the decide transaction (compare-and-set, decision row, audit entry, webhook "

@@ -36,6 +36,19 @@ def api_keys_for(caller: Caller) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(Q(tenant_id__in=tenants) | mine).select_related("tenant", "service_account")
 
 
+def tenant_for_write(tenant_id: Any) -> Tenant:
+    """The tenant a caller writes to (already chosen by ``Caller.tenant_for_write``, so it exists), read by SQL
+    built once: the create path's first statement, where the ORM's ``get`` cost more than the round trip."""
+    found = rawsql.fetch(
+        Tenant,
+        rawsql.select_sql(Tenant, f"{rawsql.column(Tenant, 'id')} = %s"),
+        [rawsql.db_value(Tenant, "id", tenant_id)],
+    )
+    if not found:
+        raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
+    return found[0]  # type: ignore[no-any-return]
+
+
 def runs_for(caller: Caller) -> QuerySet[WorkflowRun]:
     """Runs of the tenants where the caller may read workflows, with the workspace joined."""
     return WorkflowRun.objects.filter(tenant_id__in=caller.readable_tenants(Scope.WORKFLOWS)).select_related(
@@ -66,12 +79,16 @@ def get_run_for(caller: Caller, run_id: Any) -> WorkflowRun:
         raise NotFoundError("No such workflow run.") from exc
 
 
+_RAW_POLICY = "_raw_tenant_risk_policy"
+
+
 def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
-    """``get_run_for`` with its nodes in definition order attached (as ``run_detail_for`` would prefetch them).
+    """``get_run_for`` with its nodes in definition order attached (as ``run_detail_for`` would prefetch them),
+    and the tenant's risk policy as ``run.tenant_risk_policy`` (read by ``annotate_approval_facts``).
 
     The hottest read of the API (agents poll their runs), so it is two statements with SQL built once per process
-    (``orchestrator.lib.rawsql``) instead of an ORM ``get`` + ``prefetch_related``. The workspace, when the run has
-    one, is loaded on first access.
+    (``orchestrator.lib.rawsql``) instead of an ORM ``get`` + ``prefetch_related`` + the policy's own query. The
+    workspace, when the run has one, is loaded on first access.
     """
     tenants = caller.readable_tenants(Scope.WORKFLOWS)
     pk = _run_pk(run_id)
@@ -80,10 +97,13 @@ def get_run_detail_for(caller: Caller, run_id: Any) -> WorkflowRun:
     tenant_in = f"{rawsql.column(WorkflowRun, 'tenant')} IN ({rawsql.in_list(len(tenants))})"
     where = f"{rawsql.column(WorkflowRun, 'id')} = %s AND {tenant_in}"
     params = [rawsql.db_value(WorkflowRun, "id", pk), *(rawsql.db_value(WorkflowRun, "tenant", t) for t in tenants)]
-    found = rawsql.fetch(WorkflowRun, rawsql.select_sql(WorkflowRun, where), params)
+    # The tenant's risk policy comes along in the same statement (``annotate_approval_facts`` needs it).
+    policy = rawsql.related_value_sql(WorkflowRun, "risk_policy", Tenant, by="tenant")
+    found = rawsql.fetch(WorkflowRun, rawsql.select_sql(WorkflowRun, where, extra=policy), params, extra=_RAW_POLICY)
     if not found:
         raise NotFoundError("No such workflow run.")
     run = found[0]
+    run.tenant_risk_policy = rawsql.convert_value(Tenant, "risk_policy", getattr(run, _RAW_POLICY))  # type: ignore[attr-defined]
     definition_order = f"{rawsql.column(WorkflowNode, 'position')}, {rawsql.column(WorkflowNode, 'key')}"
     node_sql = rawsql.select_sql(WorkflowNode, f"{rawsql.column(WorkflowNode, 'run')} = %s", order_by=definition_order)
     nodes = rawsql.fetch(WorkflowNode, node_sql, [rawsql.db_value(WorkflowNode, "run", pk)])
@@ -117,7 +137,8 @@ def annotate_approval_facts(run: WorkflowRun, nodes: Iterable[WorkflowNode]) -> 
     without one did not; any other TASK (not reached yet, or rejected) is classified now by its tenant's effective
     policy, exactly as the scheduler will (``approvals.policy.assess_node_action``). Control nodes never need
     approval and carry no risk level. Side effect: at most one query (the tenant's policy), none when every node
-    is decided already. Precondition: ``nodes`` belong to ``run``.
+    is decided already or the run was read with its tenant's policy (``run.tenant_risk_policy``, set by
+    ``get_run_detail_for``). Precondition: ``nodes`` belong to ``run``.
     """
     nodes = list(nodes)
     policy: dict[str, Any] | None = None
@@ -126,7 +147,10 @@ def annotate_approval_facts(run: WorkflowRun, nodes: Iterable[WorkflowNode]) -> 
             node.requires_approval, node.risk_level = False, None  # type: ignore[attr-defined]
             continue
         if policy is None:
-            tenant_policy = Tenant.objects.filter(pk=run.tenant_id).values_list("risk_policy", flat=True).first()
+            if hasattr(run, "tenant_risk_policy"):
+                tenant_policy = run.tenant_risk_policy
+            else:
+                tenant_policy = Tenant.objects.filter(pk=run.tenant_id).values_list("risk_policy", flat=True).first()
             policy = policy_for_tenant(tenant_policy)
         assessment = assess_node_action(
             policy, tenant_id=run.tenant_id, run_id=run.pk, node_key=node.key, config=node.config

@@ -97,7 +97,9 @@ if DATABASE_URL:
         "default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        # django-prometheus's backend with a health check that needs no round trip (orchestrator/lib/postgresql),
+        # plus pre-commit work (orchestrator/lib/postgresql_precommit: the audit chain, issue 22).
+        DATABASES["default"]["ENGINE"] = "orchestrator.lib.postgresql_precommit"
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
     DATABASES = {
@@ -235,7 +237,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_RATES": {"caller": API_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "orchestrator.lib.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer, bytes for bytes, encoded by orjson (docs/decisions.md, "API read path and create").
+    "DEFAULT_RENDERER_CLASSES": ["orchestrator.lib.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["orchestrator.lib.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -27,8 +27,12 @@ class ShownStatusField(serializers.ChoiceField):
         super().__init__(choices=ApprovalStatus.choices, read_only=True, **kwargs)
 
     def get_attribute(self, instance: ApprovalRequest) -> Any:
-        shown = getattr(instance, "shown_status", None)
-        return shown if shown is not None else selectors.status_of(instance)
+        return _shown_status(instance)
+
+
+def _shown_status(instance: ApprovalRequest) -> Any:
+    shown = getattr(instance, "shown_status", None)
+    return shown if shown is not None else selectors.status_of(instance)
 
 
 class ShownExpiredAtField(serializers.DateTimeField):
@@ -40,7 +44,7 @@ class ShownExpiredAtField(serializers.DateTimeField):
     def get_attribute(self, instance: ApprovalRequest) -> Any:
         if instance.expired_at is not None or instance.status not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED):
             return instance.expired_at
-        if ShownStatusField().get_attribute(instance) != ApprovalStatus.EXPIRED:
+        if _shown_status(instance) != ApprovalStatus.EXPIRED:
             return None
         return instance.expires_at if instance.status == ApprovalStatus.PENDING else instance.valid_until
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from orchestrator.lib import waiting
 from orchestrator.lib.api import UUID_RE, ScopedViewSet, caller_of
 from orchestrator.lib.auth import Caller
+from orchestrator.lib.represent import represent_many
 from orchestrator.models import Scope
 
 from .. import execution, selectors, services
@@ -71,6 +72,16 @@ class ApprovalViewSet(ScopedViewSet):
 
     def get_object(self) -> ApprovalRequest:
         return selectors.get_approval_for(caller_of(self.request), self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """With no filter (the PENDING default), pages are read by SQL built once (``selectors.PendingPages``);
+        with filters, through the filter set and the ORM."""
+        if any(name in request.query_params for name in ApprovalFilter.base_filters):
+            return super().list(request, *args, **kwargs)
+        pages: Any = selectors.PendingPages(caller_of(request))  # answers what the cursor paginator asks of a queryset
+        page = self.paginate_queryset(pages)
+        assert page is not None  # the view always paginates (``LimitCursorPagination``)
+        return self.get_paginated_response(represent_many(ApprovalSerializer, page))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         seconds = waiting.wait_seconds(request.query_params.get("wait"))

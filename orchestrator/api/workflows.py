@@ -35,7 +35,6 @@ from orchestrator.models import (
     NodeType,
     RunStatus,
     Scope,
-    Tenant,
     WorkflowNode,
     WorkflowNodeRun,
     WorkflowRun,
@@ -364,7 +363,8 @@ class WorkflowViewSet(ScopedViewSet):
         return Response(data, headers={"ETag": f'"{etag}"'})
 
     def _detail(self, run: WorkflowRun, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.run_detail_for(caller_of(self.request)).get(pk=run.pk)
+        # Read back as GET /workflows/{id} reads it (SQL built once), so both answer the same body.
+        fresh = selectors.get_run_detail_for(caller_of(self.request), run.pk)
         selectors.annotate_approval_facts(fresh, fresh.nodes.all())
         return Response(represent(RunDetailSerializer, fresh), status=code)
 
@@ -376,7 +376,7 @@ class WorkflowViewSet(ScopedViewSet):
             raise InvalidInput("Expected a JSON object.")
         body = bound_definition(body, now=timezone.now())
         tenant_id = caller.tenant_for_write(Scope.WORKFLOWS, body.get("tenant_id"))
-        run = runs.create_run(tenant=Tenant.objects.get(pk=tenant_id), definition=body, caller=caller)
+        run = runs.create_run(tenant=selectors.tenant_for_write(tenant_id), definition=body, caller=caller)
         return self._detail(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RunDetailSerializer)

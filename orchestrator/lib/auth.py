@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from orchestrator.lib import context, keycache
+from orchestrator.lib import context, keycache, throttling
 from orchestrator.lib.errors import InvalidInput
 from orchestrator.models import ApiKey, Membership, Role, Scope
 
@@ -187,15 +187,24 @@ class ApiKeyUser:
         return self.get_username()
 
 
-def lookup_api_key(raw_key: str) -> ApiKey | None:
+def lookup_api_key(raw_key: str, request: Any = None) -> ApiKey | None:
     """The active key matching ``raw_key``, touching ``last_used_at`` at most once a minute.
 
     Lookups are cached per process and dropped everywhere when any key changes (``orchestrator.lib.keycache``).
+    With the Django ``request`` and a key this process has seen, the request's throttle count is fetched in the
+    same Redis round trip as the cache epoch and kept on the request (``orchestrator.lib.throttling.prefetch``).
     """
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
         return None
     key_hash = hash_key(raw_key)
-    epoch = keycache.read_epoch()  # before the lookup: a change committed meanwhile makes the entry stale
+    # The epoch is read before the lookup: a change committed meanwhile makes the entry stale.
+    seen = keycache.peek(key_hash) if request is not None else None
+    plan = throttling.plan_for_api_key(seen.pk) if seen is not None else None
+    if plan is not None:
+        epoch, results = keycache.read_epoch_with(throttling.prefetch(plan))
+        throttling.keep_prefetched(request, plan, results)
+    else:
+        epoch = keycache.read_epoch()
     hit, api_key = keycache.get(key_hash, epoch)
     if not hit:
         api_key = ApiKey.objects.select_related("service_account").filter(key_hash=key_hash, revoked_at=None).first()
@@ -230,7 +239,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
             return None
         cached = getattr(request._request, "_api_key", None)
-        api_key = cached if cached is not None else lookup_api_key(token)
+        api_key = cached if cached is not None else lookup_api_key(token, request._request)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         context.set_actor(caller_for_api_key(api_key).actor)

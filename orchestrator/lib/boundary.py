@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from orchestrator.lib import throttling
 from orchestrator.lib.bounds import MAX_QUERY_VALUE_LENGTH
 from orchestrator.lib.problems import api_bad_request, problem_response
 
@@ -95,15 +96,19 @@ def _as_problem(response: HttpResponse) -> HttpResponse:
 
 
 class ApiBoundaryMiddleware:
-    """Placed before every middleware that reads the body or the query (idempotency, CSRF)."""
+    """Placed before every middleware that reads the body or the query (idempotency, CSRF). Also where a
+    throttle count fetched ahead with the API key (``orchestrator.lib.throttling``) is given back if unused."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
-        refused = _refusal(request)
-        if refused is not None:
-            return refused
-        return _as_problem(self.get_response(request))
+        try:
+            if not request.path.startswith(API_PREFIX):
+                return self.get_response(request)
+            refused = _refusal(request)
+            if refused is not None:
+                return refused
+            return _as_problem(self.get_response(request))
+        finally:
+            throttling.release_unused(request)  # a throttle count taken ahead that no throttle used

@@ -62,7 +62,7 @@ def caller_scope(request: HttpRequest) -> str | None:
     """``api_key:<id>`` / ``user:<id>`` for the request, or None when it will be refused as anonymous anyway."""
     token = bearer_token(request.META)
     if token is not None:
-        api_key = lookup_api_key(token)
+        api_key = lookup_api_key(token, request)
         # Cache for DRF's authentication class so the key is looked up once per request.
         request._api_key = api_key  # type: ignore[attr-defined]
         return f"api_key:{api_key.pk}" if api_key is not None else None

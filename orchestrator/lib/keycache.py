@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +48,31 @@ def read_epoch() -> Any:
     except Exception:
         logger.debug("API-key cache epoch unreadable; looking keys up in the database", exc_info=True)
         return UNREADABLE
+
+
+def read_epoch_with(queue: Callable[[Any], None]) -> tuple[Any, list[Any] | None]:
+    """``read_epoch`` and, in the same Redis round trip, the commands ``queue`` adds to the pipeline it is given;
+    returns ``(epoch, their results)``. Without Redis the commands are not sent (``None``); when the round trip
+    fails, ``(UNREADABLE, None)``."""
+    try:
+        client = redis_client()
+        if client is None:
+            return read_epoch(), None
+        pipe = client.pipeline(transaction=False)
+        pipe.get(full_key(EPOCH_KEY))
+        queue(pipe)
+        raw, *results = pipe.execute()
+        return (None if raw is None else int(raw)), results
+    except Exception:
+        logger.debug("API-key cache epoch unreadable; looking keys up in the database", exc_info=True)
+        return UNREADABLE, None
+
+
+def peek(key_hash: str) -> Any:
+    """The key this process last loaded for ``key_hash`` (fresh or not; ``None`` if none): a guess at who is
+    calling, good enough to fetch its throttle counter together with the epoch. Never an authentication."""
+    entry = _entries.get(key_hash)
+    return None if entry is None else entry[0]
 
 
 def get(key_hash: str, epoch: Any) -> tuple[bool, Any]:
