@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -188,7 +188,7 @@ def _record(
             status_code=result.status_code,
             latency_ms=round(result.latency_s * 1000),
             error=result.error[:500],
-            response_excerpt=result.excerpt[:2000],
+            response_excerpt=_text(result.excerpt[:2000]),
             next_attempt_at=next_at,
         )
         if countdown is not None:
@@ -515,13 +515,18 @@ def record_batch(outcomes: Sequence[Outcome]) -> int:
         params: list[Any] = []
         for o in wins:
             params += [o.claimed.delivery.pk, o.claimed.token, o.result.status_code, o.started_at, o.finished_at,
-                       round(o.result.latency_s * 1000), o.result.excerpt[:2000]]  # fmt: skip
+                       round(o.result.latency_s * 1000), _text(o.result.excerpt[:2000])]  # fmt: skip
         params.append(timezone.now())  # updated_at, after the VALUES in the statement's text
         # One statement (atomic on its own): the outcome rows, their attempts, the endpoints' failure clocks.
         sql = _SUCCEED_SQL.format(values=", ".join([_SUCCEED_ROW] * len(wins)), **_tables())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            numbers = {row[0] for row in cursor.fetchall()}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                numbers = {row[0] for row in cursor.fetchall()}
+        except DatabaseError:
+            # One row the database refuses must not hold the batch back: record them one by one (below).
+            logger.exception("webhook sender: recording a batch of %d failed; recording one by one", len(wins))
+            portable, wins, numbers, by_id = True, [], set(), {}
         for pk in set(by_id) - set(numbers):
             logger.warning("webhook delivery %s: lease lost before recording the attempt", pk)
         for o in wins:
@@ -534,8 +539,17 @@ def record_batch(outcomes: Sequence[Outcome]) -> int:
         if not portable and _outcome(o.result) == "success":
             continue
         c = o.claimed
-        attempt = _record(
-            c.delivery, c.endpoint, c.token, o.result, started_at=o.started_at, finished_at=o.finished_at, rng=None
-        )
+        try:
+            attempt = _record(
+                c.delivery, c.endpoint, c.token, o.result, started_at=o.started_at, finished_at=o.finished_at, rng=None
+            )
+        except DatabaseError:  # this one returns through its lease; the others are recorded
+            logger.exception("webhook sender: recording delivery %s failed", c.delivery.pk)
+            continue
         recorded += attempt is not None
     return recorded
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; a response excerpt may (it is whatever the subscriber sent)."""
+    return value.replace("\x00", "\ufffd")

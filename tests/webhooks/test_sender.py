@@ -220,3 +220,26 @@ def test_a_test_event_is_left_to_the_request_that_sends_it(senders: list[Sender]
         )
         drain(sender, expected=1)
         assert len(receiver.received) == 1
+
+
+def test_a_response_with_a_nul_byte_is_recorded_with_the_rest_of_its_batch(senders: list[Sender]) -> None:
+    tenant = TenantFactory()
+    with Receiver(default=Reply(status=200, body=b"ok\x00then more")) as receiver:
+        services.create_endpoint(tenant_id=tenant.pk, url=receiver.url, events=EVENTS)
+        for n in range(5):
+            emit_event(tenant, n=n)
+        drain(make_sender(senders), expected=5)
+        assert len(receiver.received) == 5
+    assert {a.response_excerpt for a in WebhookAttempt.objects.all()} == {"ok\ufffdthen more"}
+
+
+def test_a_batch_the_database_refuses_is_recorded_one_by_one(senders: list[Sender]) -> None:
+    tenant = TenantFactory()
+    with Receiver() as receiver:
+        services.create_endpoint(tenant_id=tenant.pk, url=receiver.url, events=EVENTS)
+        for n in range(4):
+            emit_event(tenant, n=n)
+        with mock.patch.object(delivery_service, "_SUCCEED_SQL", "SELECT no_such_function({values}{delivery})"):
+            drain(make_sender(senders), expected=4)
+        assert len(receiver.received) == 4
+    assert WebhookAttempt.objects.filter(success=True, number=1).count() == 4
