@@ -2,10 +2,11 @@
 
 Approvals stand below the engine and never import it: ``approvals.services`` notifies ``decided`` inside its own
 transaction, and the engine subscribes in ``OrchestratorConfig.ready``. The engine's answer (SPEC §3.3):
-approved → the node goes WAITING_APPROVAL → READY and is dispatched with this approval's id; rejected → FAILED with
-the reason (SKIPPED when the node says ``"on_reject": "skip"``); expired → FAILED with error code
-``approval_expired``; withdrawn → nothing (the run is being cancelled). A node that is no longer WAITING_APPROVAL
-is left alone (the engine's transitions are compare-and-set).
+approved → the node goes WAITING_APPROVAL → READY and is dispatched with this approval's id (by the
+scheduler, or at once in the deciding transaction when ``action_hash`` still matches the node's action);
+rejected → FAILED with the reason (SKIPPED when the node says ``"on_reject": "skip"``); expired → FAILED with
+error code ``approval_expired``; withdrawn → nothing (the run is being cancelled). A node that is no longer
+WAITING_APPROVAL is left alone (the engine's transitions are compare-and-set).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class ApprovalOutcome:
     node_id: uuid.UUID
     outcome: Outcome
     reason: str = ""
+    # For "approved": the approved action's hash. The engine may then dispatch the node in the deciding
+    # transaction itself when the node's action still hashes to it (issue 22); without it, it leaves the node
+    # READY for the scheduler's gate.
+    action_hash: str = ""
 
 
 decided: Listeners[Callable[[ApprovalOutcome], None]] = Listeners("approval outcomes")

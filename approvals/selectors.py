@@ -263,3 +263,16 @@ def stuck_executions_for(caller: Caller) -> QuerySet[IdempotencyRecord]:
         .select_related("approval", "approval__run", "approval__node", "tenant")
         .order_by("created_at")
     )
+
+
+def approval_ref_for(caller: Caller, approval_id: Any) -> ApprovalRequest:
+    """Only the id and tenant of one request the caller may read (404 otherwise), for a service that reads the
+    row itself under its lock (deciding, issue 22): one narrow statement instead of the detail read."""
+    approval = (
+        ApprovalRequest.objects.filter(tenant_id__in=approval_tenants(caller), pk=approval_id)
+        .only("id", "tenant_id")
+        .first()
+    )
+    if approval is None:
+        raise NotFoundError("No such approval request.")
+    return approval

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from orchestrator import metrics
@@ -408,7 +408,8 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
     ``on_behalf_of``). The decision is recorded; one rejection rejects; the request is APPROVED when
     ``required_approvals`` distinct approvers agreed (then valid for ``APPROVAL_VALIDITY_MINUTES``). Under the row
     lock, so of two concurrent deciders exactly one wins. Side effects: ``approval.approved|rejected`` and the
-    engine hook for scheduler requests, in this transaction.
+    engine hook for scheduler requests, in this transaction. Returns the request as decided, with its tenant,
+    node, execution and votes (the new one included) loaded, so callers can render it without reading it again.
     """
     if decision not in DecisionKind.values:
         raise InvalidInput("decision must be 'approve' or 'reject'.", field="decision")
@@ -422,7 +423,15 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
     now = timezone.now()
     expired = False
     with transaction.atomic():
-        locked = ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=approval.pk)
+        # One statement for the request and what the checks and the event read (tenant policy, node key,
+        # execution for the answer), one for its votes; nothing below re-reads them (issue 22). Only the request's
+        # row is locked; every vote is inserted under that lock, so the votes read after it are all of them.
+        locked = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("tenant", "node", "execution")
+            .prefetch_related(Prefetch("decisions", queryset=ApprovalDecision.objects.order_by("created_at")))
+            .get(pk=approval.pk)
+        )
         if expire_if_overdue(approval=locked, now=now):
             expired = True
         else:
@@ -446,6 +455,7 @@ def decide_approval(*, caller: Caller, approval: ApprovalRequest, decision: str,
                 request_id=ctx.request_id,
                 created_at=now,
             )
+            _remember_votes(locked, [*locked.decisions.all(), vote])
             # A vote short of the quorum emits no event but changes what the request shows: announce it.
             waiting.changed("approval", locked.pk)
             _apply_vote(locked, vote, caller=caller, now=now)
@@ -460,7 +470,8 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
         outcome: Outcome = "rejected"
         fields: dict[str, Any] = {}
     else:
-        approvals = ApprovalDecision.objects.filter(approval=approval, decision=DecisionKind.APPROVE).count()
+        # The votes were read under the row lock and this one added (``_remember_votes``): no COUNT(*).
+        approvals = sum(1 for d in approval.decisions.all() if d.decision == DecisionKind.APPROVE)
         if approvals < approval.required_approvals:
             return  # recorded; the quorum is not reached yet
         new_status, event_type = ApprovalStatus.APPROVED, "approval.approved"
@@ -476,6 +487,26 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
     approval.decision_reason = vote.reason
     for name, value in fields.items():
         setattr(approval, name, value)
+    count_outcome(approval, new_status, latency_from=approval.created_at, at=now)
+    by = caller.display or caller.id
+    if vote.on_behalf_of:  # issue 20: "by X on behalf of Y"
+        by = f"{by} on behalf of {vote.on_behalf_of.get('display') or vote.on_behalf_of.get('id')}"
+    notifications.announce_outcome(approval, by=by)  # issue 20: the Slack message shows the outcome (on commit)
+    hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
+    tell_engine = approval.source == ApprovalSource.SCHEDULER
+    if tell_engine and outcome == "approved":
+        # The engine hook claims the node (issue 22); it emits no event of its own for an approval, so the
+        # approval's event may follow it. A rejection can fail the run, whose events must follow the rejection's:
+        # that hook runs after the event (below).
+        decided.notify(
+            ApprovalOutcome(
+                approval_id=approval.pk,
+                node_id=approval.node_id,
+                outcome=outcome,
+                reason=hook_reason,
+                action_hash=approval.action_hash,
+            )
+        )
     emit_approval_event(
         event_type,
         approval,
@@ -485,16 +516,24 @@ def _apply_vote(approval: ApprovalRequest, vote: ApprovalDecision, *, caller: Ca
         reason=vote.reason,
         approvals=[d.as_dict() for d in approval.decisions.all()],
     )
-    count_outcome(approval, new_status, latency_from=approval.created_at, at=now)
-    by = caller.display or caller.id
-    if vote.on_behalf_of:  # issue 20: "by X on behalf of Y"
-        by = f"{by} on behalf of {vote.on_behalf_of.get('display') or vote.on_behalf_of.get('id')}"
-    notifications.announce_outcome(approval, by=by)  # issue 20: the Slack message shows the outcome (on commit)
-    if approval.source == ApprovalSource.SCHEDULER:
-        hook_reason = f"approved by {by}" if outcome == "approved" else f"rejected by {by}: {vote.reason}"
+    if tell_engine and outcome == "rejected":
         decided.notify(
             ApprovalOutcome(approval_id=approval.pk, node_id=approval.node_id, outcome=outcome, reason=hook_reason)
         )
+
+
+def _remember_votes(approval: ApprovalRequest, votes: list[ApprovalDecision]) -> None:
+    """Make ``approval.decisions.all()`` answer ``votes`` (the ones read under the row lock plus the new one, in
+    the selector's order) without a query, as ``prefetch_related`` leaves it: the quorum count, the event payload
+    and the API's answer read them from here."""
+    cached = ApprovalDecision.objects.filter(approval=approval).order_by("created_at")
+    cached._result_cache = sorted(votes, key=lambda d: d.created_at)
+    # What ``prefetch_related`` itself stores (``django.db.models.query.prefetch_one_level``); the stubs omit these.
+    cached._prefetch_done = True  # type: ignore[attr-defined]
+    approval._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(approval, "_prefetched_objects_cache", {}),
+        "decisions": cached,
+    }
 
 
 # --- withdrawal -----------------------------------------------------------------------------------------------------

@@ -8,27 +8,40 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.outcomes import ApprovalOutcome
+from approvals.policy import assess_node_action, policy_for_tenant
 from orchestrator import metrics, wakeups
+from orchestrator import nodes as node_types
+from orchestrator.claims import Claim, create_attempts
 from orchestrator.lib.errors import NotFoundError
 from orchestrator.lib.waiting import run_changed
-from orchestrator.models import WorkflowNode
-from orchestrator.progress import fail_node, load_node_ref, settle
+from orchestrator.models import RunStatus, WorkflowNode
+from orchestrator.progress import NodeRef, fail_node, load_node_ref, settle
 from orchestrator.transitions import NODE, NodeAction
 
 
 def on_approval_decided(decided: ApprovalOutcome) -> None:
     """Listener on ``approvals.outcomes.decided`` (subscribed in ``OrchestratorConfig.ready``)."""
     apply_approval_outcome(
-        node_id=decided.node_id, outcome=decided.outcome, reason=decided.reason, approval_id=decided.approval_id
+        node_id=decided.node_id,
+        outcome=decided.outcome,
+        reason=decided.reason,
+        approval_id=decided.approval_id,
+        action_hash=decided.action_hash,
     )
 
 
 def apply_approval_outcome(
-    *, node_id: uuid.UUID, outcome: str, reason: str = "", approval_id: uuid.UUID | str | None = None
+    *,
+    node_id: uuid.UUID,
+    outcome: str,
+    reason: str = "",
+    approval_id: uuid.UUID | str | None = None,
+    action_hash: str = "",
 ) -> None:
     """Move a WAITING_APPROVAL node on after its approval is decided (the contract in ``approvals.outcomes``).
 
@@ -37,8 +50,16 @@ def apply_approval_outcome(
     config says ``"on_reject": "skip"``); expired → FAILED with error code ``approval_expired``; withdrawn →
     nothing. Then the run follows SPEC §3.3. Precondition: inside the approvals transaction. A node that is no
     longer WAITING_APPROVAL is left alone (compare-and-set). Raises ``NotFoundError`` for an unknown node and
-    ``ValueError`` for an unknown outcome."""
+    ``ValueError`` for an unknown outcome.
+
+    approved with ``action_hash`` (issue 22): when the node is a plain TASK of a running run without a workspace
+    and its action still hashes to ``action_hash``, the node is claimed here, READY → RUNNING with its attempt
+    holding ``approval_id``, and the executor message is sent on commit: no scheduler tick between the approval
+    and the executor. Otherwise (and for any other node) it is left READY for the scheduler's gate as above."""
     if outcome == "withdrawn":
+        return
+    if outcome == "approved" and action_hash and approval_id:
+        _approve(node_id=node_id, approval_id=str(approval_id), action_hash=action_hash)
         return
     node = load_node_ref(node_id=node_id)
     if node is None:
@@ -74,3 +95,67 @@ def apply_approval_outcome(
             )
         else:
             raise ValueError(f"unknown approval outcome {outcome!r}")
+
+
+DIRECT_CLAIM_FIELDS = (
+    *NodeRef.FIELDS,
+    "status",
+    "run__id",
+    "run__status",
+    "run__workspace_id",
+    "run__tenant_id",
+    "run__tenant__id",
+    "run__tenant__risk_policy",
+)
+
+
+def _approve(*, node_id: uuid.UUID, approval_id: str, action_hash: str) -> None:
+    """WAITING_APPROVAL → READY (compare-and-set), then, when nothing but the approval held the node, its claim.
+
+    Precondition: inside the approvals transaction that just made ``approval_id`` APPROVED for ``action_hash``
+    (so the gate's checks hold: approved, within its validity, for this action). Exactly once: the node row is
+    locked from the first UPDATE to COMMIT, the READY state is never visible to a scheduler (which skips locked
+    rows anyway), and the attempt still claims the action's single execution (``approvals.gate.claim_execution``)
+    before running the tool. If the executor message is lost after COMMIT, crash recovery re-publishes the attempt
+    as for any dispatched attempt. Side effects: node row, one attempt row, one executor message on commit (or a
+    scheduler wake-up when the node is left READY)."""
+    node = WorkflowNode.objects.select_related("run__tenant").only(*DIRECT_CLAIM_FIELDS).filter(pk=node_id).first()
+    if node is None:
+        raise NotFoundError("No such workflow node.")
+    now = timezone.now()
+    move = NODE[NodeAction.APPROVE]
+    with transaction.atomic(savepoint=False):  # inside the approvals transaction: no savepoint round trips
+        if not WorkflowNode.objects.filter(pk=node.pk, **move.where()).update(
+            status=move.target, not_before=None, approval_id=approval_id, updated_at=now
+        ):
+            return  # no longer waiting (cancelled, failed): left alone
+        run_changed(node.run_id)
+        node.status, node.approval_id, node.not_before = move.target, approval_id, None
+        if not _directly_claimable(node, action_hash):
+            wakeups.wake()
+            return
+        claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=approval_id)
+        create_attempts([claim], now)
+        attempt_id = str(claim.attempt_id)
+        # ``robust``: the decision is committed whatever the broker says; a lost message is crash recovery's.
+        transaction.on_commit(lambda: wakeups.dispatch_to_executors([attempt_id]), robust=True)
+
+
+def _directly_claimable(node: WorkflowNode, action_hash: str) -> bool:
+    """What the scheduler would dispatch at once with this approval: a plain TASK (no control node) of a RUNNING
+    run without a workspace (its lock and provisioning are the scheduler's), whose action the tenant's policy
+    still sends to approval with the approved hash."""
+    run = node.run
+    if not settings.SCHEDULER_ENABLED or run.workspace_id is not None or run.status != RunStatus.RUNNING:
+        return False
+    kind = node_types.REGISTRY.get(node.type)
+    if kind is None or kind.claim is not None:
+        return False
+    assessment = assess_node_action(
+        policy_for_tenant(run.tenant.risk_policy),
+        tenant_id=run.tenant_id,
+        run_id=run.pk,
+        node_key=node.key,
+        config=node.config,
+    )
+    return assessment.requires_approval and assessment.digest == action_hash

@@ -496,6 +496,11 @@ WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", WEBHOOK_TIMEOUT_MS // 1
 WEBHOOK_REDISPATCH_SECONDS = env.int("WEBHOOK_REDISPATCH_SECONDS", 300, minimum=1)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
+# The sender (webhooks.sender, issue 22): per worker process, this many HTTP requests in flight at once, at most
+# WEBHOOK_ENDPOINT_CONCURRENCY of them to one endpoint (so an endpoint that answers slowly holds only that many and
+# the others proceed); deliveries are claimed from the database in batches of at most the free threads.
+WEBHOOK_SENDER_THREADS = env.int("WEBHOOK_SENDER_THREADS", 16, minimum=1, maximum=256)
+WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", 4, minimum=1, maximum=256)
 CELERY_BEAT_SCHEDULE["webhooks-dispatch-due"] = {
     "task": "webhooks.dispatch_due",
     "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),

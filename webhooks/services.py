@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
@@ -215,7 +216,8 @@ def enqueue_event(event: Event) -> int:
     """Write one outbox row per subscribed endpoint and ask for delivery on commit; returns how many.
 
     Precondition: inside the event's transaction (``events.emit``). One indexed query when the tenant has no
-    endpoint. Side effect on commit: one ``webhooks.deliver`` task per row on the ``webhooks`` queue.
+    endpoint. Side effect on commit: one ``webhooks.send_due`` wake-up on the ``webhooks`` queue (per event, not
+    per row), which a worker's sender answers by claiming the due rows within milliseconds.
     """
     if event.tenant_id is None:
         return 0
@@ -256,21 +258,46 @@ def enqueue_event(event: Event) -> int:
 
 
 def send_delivery_tasks(delivery_ids: Iterable[str], *, countdown: float | None = None) -> None:
-    """Hand deliveries to the broker. A broker failure is logged, not raised: the sweep finds them later."""
-    from .tasks import deliver
+    """Wake a sender for these deliveries: ONE ``webhooks.send_due`` message however many there are (issue 22;
+    the sender claims whatever is due from the database, so the ids are not sent). Nothing to send: no message.
+    A broker failure is logged, not raised: the rows are in the database and the sweep wakes a sender later.
+    """
+    ids = list(delivery_ids)
+    if ids:
+        wake_senders(countdown=countdown, why=f"{len(ids)} deliveries", coalesce=countdown is None)
 
-    for delivery_id in delivery_ids:
+
+# Set while a wake-up is queued and not yet taken by a worker (``tasks.send_due`` deletes it before it wakes the
+# sender, so a row committed after that sends its own); commits meanwhile send nothing more: the queued one will
+# find their rows. The expiry bounds the harm of a lost message (the sweep nudges every WEBHOOK_SWEEP_SECONDS too).
+WAKE_PENDING_KEY = "webhooks:wake-pending"
+WAKE_PENDING_SECONDS = 2
+
+
+def wake_senders(*, countdown: float | None = None, why: str = "", coalesce: bool = False) -> None:
+    """Send one ``webhooks.send_due`` message, or none with ``coalesce`` when one is already waiting in the queue
+    (under a backlog, thousands of commits cost a handful of messages). A broker failure is logged, not raised
+    (the sweep wakes later); a cache failure sends the message anyway.
+    """
+    from .tasks import send_due
+
+    if coalesce:
         try:
-            deliver.apply_async((str(delivery_id),), queue="webhooks", countdown=countdown)
-        except Exception:  # the rows are in the database; the periodic sweep will dispatch them
-            logger.exception("could not enqueue webhook delivery %s; the sweep will retry", delivery_id)
+            if not cache.add(WAKE_PENDING_KEY, 1, timeout=WAKE_PENDING_SECONDS):
+                return
+        except Exception:  # the cache only saves messages; without it every commit sends one
+            logger.warning("webhook wake-up coalescing unavailable (cache error); sending", exc_info=True)
+    try:
+        send_due.apply_async((), queue="webhooks", countdown=countdown)
+    except Exception:  # the rows are in the database; the periodic sweep will wake a sender
+        logger.exception("could not wake a webhook sender (%s); the sweep will retry", why)
 
 
 def redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send a delivery again with a fresh retry schedule (same ``webhook-id``: it is the same message).
 
     Raises ``InvalidStateError`` while an attempt is in flight or when the endpoint is disabled. Side effects: a
-    ``webhook.redelivered`` audit entry; on commit, a ``webhooks.deliver`` task.
+    ``webhook.redelivered`` audit entry; on commit, a ``webhooks.send_due`` wake-up.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -315,6 +342,10 @@ def dispatch_due_deliveries(*, now: datetime | None = None, batch_size: int = 50
     """The sweep: hand due PENDING retries, QUEUED rows whose task was lost and DELIVERING rows whose worker
     died (lease expired) to the broker again. Claimed with ``FOR UPDATE SKIP LOCKED`` so sweeps running at once
     never hand out the same row twice. Returns how many were dispatched.
+
+    Each batch costs one wake-up message, not one per row, and pushes the rows' ``next_attempt_at`` on by
+    ``REDISPATCH_AFTER``: under CPU starvation (senders alive but slow) the sweep does not flood the broker with
+    copies of a backlog that is already being worked through.
     """
     dispatched = 0
     # Each delivery is a unit (issue 16): one UPDATE for the batch, delivery by delivery if the database refuses
@@ -338,6 +369,10 @@ def dispatch_due_deliveries(*, now: datetime | None = None, batch_size: int = 50
         dispatched += len(queued)
         if len(rows) < batch_size:
             break
+    if not dispatched and WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED).exists():
+        # QUEUED rows are claimable at once: if their wake-up was lost (or every sender was busy), one nudge per
+        # sweep gets them sent within WEBHOOK_SWEEP_SECONDS instead of after REDISPATCH_AFTER.
+        wake_senders(why="sweep")
     return dispatched
 
 

@@ -194,9 +194,11 @@ class ApprovalViewSet(ScopedViewSet):
 
     def _decide(self, pk: Any, decision: str, reason: str) -> Response:
         caller = caller_of(self.request)
-        approval = selectors.get_approval_for(caller, pk)
-        services.decide_approval(caller=caller, approval=approval, decision=decision, reason=reason)
-        return self._detail(approval.pk)
+        approval = selectors.approval_ref_for(caller, pk)
+        # The service answers the request as it left it under its row lock (with its node, votes and execution
+        # loaded): rendered as is, no second read (issue 22).
+        decided = services.decide_approval(caller=caller, approval=approval, decision=decision, reason=reason)
+        return Response(ApprovalDetailSerializer(decided).data)
 
     @extend_schema(
         summary="Claim the single execution of an approved action (case b)",

@@ -12,7 +12,7 @@ from approvals import services
 from approvals.errors import ApprovalExpired
 from approvals.gate import check_before_dispatch, withdraw_for_run
 from approvals.models import ApprovalRequest
-from orchestrator.models import NodeStatus, NodeType, RunStatus, WorkflowNode
+from orchestrator.models import NodeStatus, NodeType, RunStatus, WorkflowNode, WorkflowNodeRun
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,37 @@ def waiting(tenant, make_run):
     return make
 
 
-def test_approval_makes_the_node_ready_and_the_gate_lets_it_through(waiting, reviewer) -> None:
+def test_approval_dispatches_the_node_in_the_deciding_transaction(waiting, reviewer) -> None:
+    """Issue 22: the approving transaction claims the node itself (no scheduler tick in between): RUNNING, one
+    attempt that executes this approval."""
     _run, node, approval = waiting()
     services.decide_approval(caller=reviewer, approval=approval, decision="approve")
     node.refresh_from_db()
-    assert node.status == NodeStatus.READY
+    assert node.status == NodeStatus.RUNNING and node.approval_id == str(approval.pk) and node.attempts == 1
+    attempt = WorkflowNodeRun.objects.get(node=node)
+    assert attempt.status == "RUNNING" and attempt.approval_id == str(approval.pk) and attempt.lease_owner == ""
+    assert attempt.input == node.config["action"]
+
+
+def test_approval_leaves_the_node_ready_for_the_gate_when_the_scheduler_is_off(waiting, reviewer, settings) -> None:
+    _run, node, approval = waiting()
+    settings.SCHEDULER_ENABLED = False
+    services.decide_approval(caller=reviewer, approval=approval, decision="approve")
+    node.refresh_from_db()
+    assert node.status == NodeStatus.READY and not WorkflowNodeRun.objects.filter(node=node).exists()
     result = check_before_dispatch(node=node)
     assert result.proceed is True and result.approval_id == str(approval.pk)
+
+
+def test_approval_of_an_action_that_changed_leaves_the_node_to_the_gate(waiting, reviewer) -> None:
+    """The node's action no longer hashes to the approved one: not claimed here; the gate asks afresh."""
+    _run, node, approval = waiting()
+    config = {**node.config, "action": {**node.config["action"], "params": {"to": "someone-else@example.com"}}}
+    WorkflowNode.objects.filter(pk=node.pk).update(config=config)
+    services.decide_approval(caller=reviewer, approval=approval, decision="approve")
+    node.refresh_from_db()
+    assert node.status == NodeStatus.READY and not WorkflowNodeRun.objects.filter(node=node).exists()
+    assert check_before_dispatch(node=node).proceed is False
 
 
 def test_rejection_fails_the_node_with_the_reason_and_the_run(waiting, reviewer) -> None:

@@ -17,6 +17,14 @@ def _private_networks_allowed(settings: Any) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
 
 
+@pytest.fixture(autouse=True)
+def _no_pending_wake_up() -> None:
+    """A wake-up flag left by an earlier test (its message never consumed) would coalesce this test's away."""
+    from django.core.cache import cache
+
+    cache.delete(services.WAKE_PENDING_KEY)
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as r:

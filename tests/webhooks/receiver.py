@@ -65,6 +65,8 @@ class Receiver:
     def __init__(self, default: Reply | None = None, on_request: Callable[[Received], None] | None = None) -> None:
         self.default = default or Reply()
         self.replies: list[Reply] = []
+        self.routes: dict[str, Reply] = {}  # path → the reply every request to it gets (before ``replies``)
+        self.connections = 0  # TCP connections accepted (keep-alive reuse shows as fewer than requests)
         self.received: list[Received] = []
         self.on_request = on_request
         self._lock = threading.Condition()
@@ -74,13 +76,20 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                with receiver._lock:
+                    receiver.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
                 with receiver._lock:
                     receiver.received.append(item)
-                    reply = receiver.replies.pop(0) if receiver.replies else receiver.default
+                    reply = receiver.routes.get(self.path) or (
+                        receiver.replies.pop(0) if receiver.replies else receiver.default
+                    )
                     receiver._lock.notify_all()
                 if receiver.on_request:
                     receiver.on_request(item)
@@ -116,6 +125,13 @@ class Receiver:
 
     def release(self) -> None:
         self._release.set()
+
+    def wait_until(self, predicate: Callable[[list[Received]], bool], timeout: float = 10.0) -> list[Received]:
+        """Poll (with a deadline) until ``predicate(received)`` holds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: predicate(self.received), timeout):
+                raise AssertionError(f"condition not met; received {len(self.received)} request(s)")
+            return list(self.received)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Poll (with a deadline) until ``count`` requests arrived."""

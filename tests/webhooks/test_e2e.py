@@ -100,3 +100,56 @@ def test_worker_killed_mid_delivery_message_still_arrives_with_same_id(tmp_path:
     assert json.loads(second.body)["id"] == str(event.id)
     row.refresh_from_db()
     assert [a.success for a in row.attempts.all()] == [True]  # the killed attempt left no record, the rescue did
+
+
+def test_worker_killed_mid_batch_its_claims_return_after_the_lease_with_the_same_ids(tmp_path: Path) -> None:
+    """Issue 22: a sender holds a whole batch; the worker dies with all of it in flight; once the lease has run
+    out another worker claims the batch again and every message arrives again with its own ``webhook-id``."""
+    from django.db import transaction
+
+    from orchestrator.celery import app
+
+    with app.connection_for_write() as conn:
+        app.amqp.queues["webhooks"].bind(conn).purge()
+    tenant = TenantFactory()
+    with Receiver(default=Reply(status=200)) as receiver:
+        receiver.replies = [Reply(hang=True) for _ in range(3)]  # the first batch hangs until the worker is dead
+        endpoint, secret = services.create_endpoint(tenant_id=tenant.pk, url=receiver.url, events=["workflow.created"])
+        first_worker = start_worker("killed", tmp_path / "w1.log")
+        second_worker = None
+        try:
+            with transaction.atomic():  # one commit, one wake-up: the three rows are claimed as one batch
+                sent = [
+                    events.emit(
+                        "workflow.created",
+                        tenant_id=tenant.pk,
+                        resource_type="workflow",
+                        resource_id=str(n),
+                        data={"n": n},
+                    )
+                    for n in range(3)
+                ]
+            receiver.wait_for(3, timeout=60)
+            os.kill(first_worker.pid, signal.SIGKILL)
+            first_worker.wait(10)
+            receiver.release()
+            rows = list(WebhookDelivery.objects.filter(endpoint=endpoint))
+            assert {r.status for r in rows} == {DeliveryStatus.DELIVERING}
+            assert len({r.lease_token for r in rows}) == 1  # one claim statement took the batch
+
+            second_worker = start_worker("rescuer", tmp_path / "w2.log", "-B", "-s", str(tmp_path / "beat"))
+            received = receiver.wait_for(6, timeout=60)
+            wait_until(
+                lambda: WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.SUCCEEDED).count() == 3,
+                30,
+            )
+        finally:
+            stop(first_worker)
+            if second_worker is not None:
+                stop(second_worker)
+    ids = [r.headers["webhook-id"] for r in received]
+    assert sorted(ids) == sorted([f"msg_{e.id.hex}" for e in sent] * 2)
+    for r in received[3:]:
+        verify(r.headers, r.body, secret)
+    for row in WebhookDelivery.objects.filter(endpoint=endpoint):
+        assert [a.success for a in row.attempts.all()] == [True]

@@ -39,20 +39,21 @@ def test_delivery_tasks_are_sent_only_on_commit(tenant, make_endpoint, django_ca
     make_endpoint("https://a.example.com/")
     make_endpoint("https://b.example.com/")
     with (
-        mock.patch("webhooks.tasks.deliver.apply_async") as apply_async,
+        mock.patch("webhooks.tasks.send_due.apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         event = emit_event(tenant)
         assert apply_async.call_count == 0
-    sent = {call.args[0][0] for call in apply_async.call_args_list}
-    assert sent == {str(pk) for pk in WebhookDelivery.objects.filter(event_id=event.id).values_list("id", flat=True)}
-    assert all(call.kwargs["queue"] == "webhooks" for call in apply_async.call_args_list)
+    # One wake-up for the commit however many endpoints (issue 22): the sender claims the rows from the database.
+    assert apply_async.call_count == 1
+    assert apply_async.call_args.kwargs["queue"] == "webhooks"
+    assert WebhookDelivery.objects.filter(event_id=event.id, status=DeliveryStatus.QUEUED).count() == 2
 
 
 def test_broker_failure_on_commit_loses_nothing(tenant, make_endpoint, django_capture_on_commit_callbacks) -> None:
     endpoint, _ = make_endpoint("https://a.example.com/")
     with (
-        mock.patch("webhooks.tasks.deliver.apply_async", side_effect=ConnectionError("broker down")),
+        mock.patch("webhooks.tasks.send_due.apply_async", side_effect=ConnectionError("broker down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         event = emit_event(tenant)
