@@ -44,10 +44,12 @@ GAPS = {
         "(audit chain: lock head, insert, update head; webhook endpoints; a savepoint) and a durable commit"
     ),
     "approvals": (
-        "approve -> task started is the decide transaction (compare-and-set, decision row, audit entry, webhook "
-        "outbox rows), an on-commit wake-up through Redis to a scheduler worker that claims the node and runs "
-        "the gate, then the executor hop; each broker hop costs ~2 ms idle (the Celery ping floor in the same "
-        "run) and queues behind the webhook deliveries and audit work of the same decision on 2 cores"
+        "approve -> task started (bench/README.md 'Decide path (issue 22)', `bench/profile_decide.py`): the "
+        "approving transaction now claims the node itself and publishes the executor message on commit (no "
+        "scheduler hop), one locking read and 14 statements per approve (was 23), ~10 ms of CPU per approve "
+        "(was 13.7 ms); what is left on 2 cores: ~2 ms HTTP + ~10 ms decide CPU + a 2-6 ms broker hop + ~1 ms "
+        "start, about 15-20 ms, so <= 10 ms needs the decide's CPU halved again (DRF dispatch, the policy and "
+        "quorum checks, the event and its audit entry, rendering the answer)"
     ),
     "engine": (
         "per node one durable commit and, for wide shapes, every branch serialising on the join's counter row; "
