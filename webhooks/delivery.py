@@ -99,6 +99,23 @@ def attempt_delivery(
 def _send(
     delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datetime, resolver: ssrf.Resolver | None
 ) -> ssrf.HttpResult:
+    prepared = _prepare(endpoint, delivery, services.live_secrets(endpoint.pk, now=now), now=now, resolver=resolver)
+    if isinstance(prepared, ssrf.HttpResult):
+        return prepared
+    target, body, headers = prepared
+    return ssrf.post_pinned(target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
+
+
+def _prepare(
+    endpoint: WebhookEndpoint,
+    delivery: WebhookDelivery,
+    secrets: Collection[str],
+    *,
+    now: datetime,
+    resolver: ssrf.Resolver | None,
+) -> ssrf.HttpResult | tuple[ssrf.Target, bytes, dict[str, str]]:
+    """The checked target, body and signed headers of one attempt, or the ``blocked`` result when the SSRF guard
+    refuses the host (resolved on every attempt, so DNS rebinding meets the check each time). No I/O but DNS."""
     try:
         target = ssrf.resolve_target(
             endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS, resolver=resolver
@@ -106,13 +123,12 @@ def _send(
     except ssrf.BlockedDestination as exc:
         return ssrf.HttpResult(None, {}, "", f"blocked: {exc.message}"[:500], False, 0.0)
     body = delivery.body.encode("utf-8")
-    secrets = services.live_secrets(endpoint.pk, now=now)
     headers = {
         **signing.headers_for(secrets, message_id=delivery.message_id, timestamp=int(now.timestamp()), body=body),
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }
-    return ssrf.post_pinned(target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
+    return target, body, headers
 
 
 def _outcome(result: ssrf.HttpResult) -> str:
@@ -461,19 +477,10 @@ def send_claimed(item: Claimed, *, pools: Any, now: datetime, resolver: ssrf.Res
     checked address (``webhooks.transport``). No database access: this runs on the sender's threads."""
     from . import transport
 
-    endpoint, delivery = item.endpoint, item.delivery
-    try:
-        target = ssrf.resolve_target(
-            endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS, resolver=resolver
-        )
-    except ssrf.BlockedDestination as exc:
-        return ssrf.HttpResult(None, {}, "", f"blocked: {exc.message}"[:500], False, 0.0)
-    body = delivery.body.encode("utf-8")
-    headers = {
-        **signing.headers_for(item.secrets, message_id=delivery.message_id, timestamp=int(now.timestamp()), body=body),
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    prepared = _prepare(item.endpoint, item.delivery, item.secrets, now=now, resolver=resolver)
+    if isinstance(prepared, ssrf.HttpResult):
+        return prepared
+    target, body, headers = prepared
     return transport.post(pools, target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
 
 
