@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import events, metrics
-from orchestrator.lib import crypto
+from orchestrator.lib import crypto, tracecontext
 
 from . import services, signing, ssrf
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
@@ -103,7 +103,8 @@ def _send(
     if isinstance(prepared, ssrf.HttpResult):
         return prepared
     target, body, headers = prepared
-    return ssrf.post_pinned(target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
+    with tracecontext.continued(delivery.traceparent):
+        return ssrf.post_pinned(target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
 
 
 def _prepare(
@@ -286,7 +287,7 @@ UPDATE {delivery} AS d SET status = 'DELIVERING', lease_token = %(token)s, next_
 FROM chosen, {endpoint} AS e
 WHERE d.id = chosen.id AND e.id = d.endpoint_id
 RETURNING d.id, d.tenant_id, d.endpoint_id, d.event_id, d.event_type, d.message_id, d.body, d.attempt_count,
-          d.attempts_made, d.max_attempts, d.next_attempt_at, d.delivered_at, d.created_at,
+          d.attempts_made, d.max_attempts, d.next_attempt_at, d.delivered_at, d.created_at, d.traceparent,
           e.url, e.enabled, e.failing_since,
           ARRAY(SELECT s.ciphertext FROM {secret} AS s
                 WHERE s.endpoint_id = d.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > %(now)s)
@@ -294,7 +295,7 @@ RETURNING d.id, d.tenant_id, d.endpoint_id, d.event_id, d.event_type, d.message_
 """
 _CLAIM_COLUMNS = [
     *("id", "tenant_id", "endpoint_id", "event_id", "event_type", "message_id", "body", "attempt_count"),
-    *("attempts_made", "max_attempts", "next_attempt_at", "delivered_at", "created_at"),
+    *("attempts_made", "max_attempts", "next_attempt_at", "delivered_at", "created_at", "traceparent"),
 ]
 
 
@@ -364,8 +365,8 @@ def claim_batch(
     disabled: list[Any] = []
     endpoints: dict[Any, WebhookEndpoint] = {}
     for row in sorted(fetched, key=lambda r: r[10]):  # oldest due first
-        delivery = WebhookDelivery(**dict(zip(_CLAIM_COLUMNS, row[:13], strict=True)))
-        url, enabled, failing_since, ciphertexts = row[13:]
+        delivery = WebhookDelivery(**dict(zip(_CLAIM_COLUMNS, row[:14], strict=True)))
+        url, enabled, failing_since, ciphertexts = row[14:]
         if not enabled and delivery.event_type != "webhook.test":
             disabled.append(delivery.pk)
             continue
@@ -481,7 +482,9 @@ def send_claimed(item: Claimed, *, pools: Any, now: datetime, resolver: ssrf.Res
     if isinstance(prepared, ssrf.HttpResult):
         return prepared
     target, body, headers = prepared
-    return transport.post(pools, target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
+    # A sender thread has no context of its own: the POST continues the trace of the action behind the event.
+    with tracecontext.continued(item.delivery.traceparent):
+        return transport.post(pools, target, body=body, headers=headers, timeout_s=settings.WEBHOOK_TIMEOUT_MS / 1000)
 
 
 _SUCCEED_SQL = """

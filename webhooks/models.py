@@ -93,6 +93,12 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    traceparent = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="W3C trace context of the action that produced the event: its delivery continues that trace.",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

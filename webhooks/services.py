@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orchestrator import events
-from orchestrator.lib import crypto, units
+from orchestrator.lib import crypto, tracecontext, units
 from orchestrator.lib.errors import InvalidInput, InvalidStateError
 
 from . import signing, ssrf
@@ -234,6 +234,7 @@ def enqueue_event(event: Event) -> int:
     body = json.dumps(event.payload(), cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
     now = timezone.now()
     is_test = event.type == "webhook.test"
+    traceparent = tracecontext.current_traceparent()
     rows = [
         WebhookDelivery(
             tenant_id=event.tenant_id,
@@ -247,6 +248,7 @@ def enqueue_event(event: Event) -> int:
             max_attempts=1 if is_test else MAX_ATTEMPTS,
             next_attempt_at=now + REDISPATCH_AFTER,
             created_at=now,
+            traceparent=traceparent,
         )
         for endpoint in endpoints
     ]

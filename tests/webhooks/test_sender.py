@@ -243,3 +243,28 @@ def test_a_batch_the_database_refuses_is_recorded_one_by_one(senders: list[Sende
             drain(make_sender(senders), expected=4)
         assert len(receiver.received) == 4
     assert WebhookAttempt.objects.filter(success=True, number=1).count() == 4
+
+
+def test_a_delivery_continues_the_trace_of_the_action_behind_its_event() -> None:
+    """The sender's threads have no trace context: the row carries the producer's ``traceparent`` and the send
+    runs inside it (the process test in tests/deploy/test_tracing_processes.py sees the header at a receiver)."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from orchestrator.lib import tracecontext
+
+    tenant = TenantFactory()
+    trace_id, span_id = 0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7
+    producer = NonRecordingSpan(SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(1)))
+    with Receiver() as receiver:
+        services.create_endpoint(tenant_id=tenant.pk, url=receiver.url, events=EVENTS)
+        with trace.use_span(producer):
+            traced = emit_event(tenant, n=1)
+        untraced = emit_event(tenant, n=2)
+    stored = WebhookDelivery.objects.get(event_id=traced.id).traceparent
+    assert stored == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert WebhookDelivery.objects.get(event_id=untraced.id).traceparent == ""
+    with tracecontext.continued(stored):
+        assert trace.get_current_span().get_span_context().trace_id == trace_id
+    with tracecontext.continued(""):
+        assert not trace.get_current_span().get_span_context().is_valid
