@@ -361,6 +361,9 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     if not env.get("DATABASE_URL", "").startswith("postgres") or not env.get("REDIS_URL"):
         sys.exit("bench/run.py needs DATABASE_URL=postgres://… and REDIS_URL=redis://…")
+    # Settings refuse PostgreSQL without an audit chain key (docs/audit-keys.md); a benchmark database's chain
+    # protects nothing, so a fixed bench-only key unless the caller gives one.
+    env.setdefault("AUDIT_CHAIN_KEY", "bench-audit-chain-key-not-for-production-0123456789")
     mode = "quick" if args.quick else "full"
     sizes = SIZES[mode]
     ensure_database(env["DATABASE_URL"])
