@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from orchestrator import events
 from tests.factories import TenantFactory
+from tests.polling import poll
 from tests.webhooks.conftest import emit_event
 from tests.webhooks.receiver import Receiver, Reply, verify
 from webhooks import delivery as delivery_service
@@ -50,14 +51,6 @@ def make_sender(made: list[Sender], **kwargs: Any) -> Sender:
     sender = Sender(**{"threads": 4, "per_endpoint": 2, **kwargs})
     made.append(sender)
     return sender
-
-
-def poll_until(predicate: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)  # polling with a deadline, not waiting for a fixed time
 
 
 def drain(*senders_: Sender, expected: int, timeout: float = 60) -> None:
@@ -144,7 +137,9 @@ def test_a_slow_endpoint_holds_only_its_cap_and_the_fast_one_proceeds(senders: l
         # Every fast delivery arrives while the slow endpoint still sits on its first two requests.
         got = receiver.wait_until(lambda rs: sum(r.path == "/fast" for r in rs) >= 12, timeout=30)
         assert sum(r.path == "/slow" for r in got) == 2
-        poll_until(lambda: sender.in_flight() == {slow.pk: 2}, timeout=30)  # the fast replies are being read
+        poll(
+            lambda: sender.in_flight() == {slow.pk: 2}, 30, "the slow endpoint holding exactly its cap"
+        )  # the fast replies are being read
         receiver.release()
         drain(sender, expected=24)
         assert sum(r.path == "/slow" for r in receiver.received) == 12
