@@ -198,7 +198,16 @@ def _render(
 def input_list(request: HttpRequest) -> HttpResponse:
     """INPUT steps waiting for values that this person may submit, soonest due first."""
     caller = caller_for_user(request.user, request.session)
-    rows = [node for node in selectors.waiting_inputs_for(caller)[:MAX_LISTED] if inputs.refusal(caller, node) is None]
+    # Whether the caller may answer depends only on the run's tenant and the step's groups: ask once per pair, not
+    # once per listed step (each ask with groups is a membership query).
+    allowed: dict[tuple[Any, tuple[str, ...]], bool] = {}
+    rows = []
+    for node in selectors.waiting_inputs_for(caller)[:MAX_LISTED]:
+        key = (node.run.tenant_id, tuple(inputs.groups_of(node)))
+        if key not in allowed:
+            allowed[key] = inputs.refusal(caller, node) is None
+        if allowed[key]:
+            rows.append(node)
     context = {"rows": rows, "now": timezone.now(), "reviewer_tz": time_zone_for(request.user), "nav": "inputs"}
     return render(request, "console/input_list.html", context)
 

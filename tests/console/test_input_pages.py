@@ -115,3 +115,20 @@ def test_an_answer_sent_elsewhere_meanwhile_is_reported_and_shown(tenant) -> Non
     html = response.content.decode()
     assert "Submitted by" in html and "<dd>3</dd>" in html and "<dd>Yes</dd>" in html
     assert WorkflowNode.objects.get(run=run, key="review").output == {"approved": True, "amount": 3}
+
+
+def test_the_list_asks_about_group_membership_once_per_tenant_and_groups(tenant, django_assert_max_num_queries) -> None:
+    """Listing many steps assigned to the same group costs the same queries as listing one."""
+    from django.contrib.auth.models import Group
+
+    client = signed_in(tenant, Role.REVIEWER)
+    user = client.session["_auth_user_id"]
+    Group.objects.get_or_create(name="finance")[0].user_set.add(user)
+    listing = reverse("console:inputs")
+    waiting_run(tenant, assignees={"groups": ["finance"]})
+    with django_assert_max_num_queries(50) as one:
+        assert client.get(listing).content.count(b"Approve this refund?") == 1
+    for _ in range(5):
+        waiting_run(tenant, assignees={"groups": ["finance"]})
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get(listing).content.count(b"Approve this refund?") == 6
