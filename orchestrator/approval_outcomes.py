@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.outcomes import ApprovalOutcome
-from approvals.policy import assess_node_action, policy_for_tenant
+from approvals.policy import policy_for_tenant
 from orchestrator import metrics, wakeups
-from orchestrator import nodes as node_types
-from orchestrator.claims import Claim, create_attempts
+from orchestrator.claims import Claim, assess_for_transaction_claim, create_attempts
 from orchestrator.lib.errors import NotFoundError
 from orchestrator.lib.waiting import run_changed
 from orchestrator.models import RunStatus, WorkflowNode
@@ -137,25 +135,23 @@ def _approve(*, node_id: uuid.UUID, approval_id: str, action_hash: str) -> None:
         claim = Claim(node=node, attempt_id=uuid.uuid4(), approval_id=approval_id)
         create_attempts([claim], now)
         attempt_id = str(claim.attempt_id)
-        # ``robust``: the decision is committed whatever the broker says; a lost message is crash recovery's.
-        transaction.on_commit(lambda: wakeups.dispatch_to_executors([attempt_id]), robust=True)
+        wakeups.dispatch_on_commit([attempt_id])
 
 
 def _directly_claimable(node: WorkflowNode, action_hash: str) -> bool:
-    """What the scheduler would dispatch at once with this approval: a plain TASK (no control node) of a RUNNING
-    run without a workspace (its lock and provisioning are the scheduler's), whose action the tenant's policy
-    still sends to approval with the approved hash."""
+    """What the scheduler would dispatch at once with this approval: what a transaction may claim itself
+    (``claims.assess_for_transaction_claim``), in a RUNNING run, whose action the tenant's policy still sends to
+    approval with the approved hash."""
     run = node.run
-    if not settings.SCHEDULER_ENABLED or run.workspace_id is not None or run.status != RunStatus.RUNNING:
+    if run.status != RunStatus.RUNNING:
         return False
-    kind = node_types.REGISTRY.get(node.type)
-    if kind is None or kind.claim is not None:
-        return False
-    assessment = assess_node_action(
-        policy_for_tenant(run.tenant.risk_policy),
+    assessment = assess_for_transaction_claim(
+        node_type=node.type,
+        config=node.config,
+        policy=policy_for_tenant(run.tenant.risk_policy),
         tenant_id=run.tenant_id,
         run_id=run.pk,
         node_key=node.key,
-        config=node.config,
+        workspace_id=run.workspace_id,
     )
-    return assessment.requires_approval and assessment.digest == action_hash
+    return assessment is not None and assessment.requires_approval and assessment.digest == action_hash

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from approvals.policy import assess_node_action, policy_for_tenant
+from approvals.policy import ActionAssessment, assess_node_action, policy_for_tenant
 from orchestrator import nodes as node_types
 from orchestrator import statements, wakeups
 from orchestrator.lib import units
@@ -23,6 +23,28 @@ from orchestrator.lib.waiting import run_changed
 from orchestrator.models import WorkflowNode
 
 SUCCESSORS_JOB = "claims.successors"
+
+
+def assess_for_transaction_claim(
+    *,
+    node_type: str,
+    config: Any,
+    policy: dict[str, Any],
+    tenant_id: Any,
+    run_id: Any,
+    node_key: str,
+    workspace_id: Any,
+) -> ActionAssessment | None:
+    """What a transaction that already holds a READY node's row may claim itself, without a tick: a plain TASK
+    (control nodes are the tick's) of a run without a workspace (its lock and provisioning are the tick's), while
+    the scheduler is on. Returns the policy's assessment of the action (the gate's own classification), or None
+    when only a tick may claim the node. No side effects, no queries."""
+    if not settings.SCHEDULER_ENABLED or workspace_id is not None:
+        return None
+    kind = node_types.REGISTRY.get(node_type)
+    if kind is None or kind.claim is not None:
+        return None
+    return assess_node_action(policy, tenant_id=tenant_id, run_id=run_id, node_key=node_key, config=config)
 
 
 def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], run_id: uuid.UUID, now: datetime) -> int:
@@ -34,18 +56,21 @@ def claim_ready_successors(*, rows: list[dict[str, Any]], run: dict[str, Any], r
     In a worker continuing in-process (``offer_prestart``), the first claimed attempt is created already started
     by that worker (owner, lease, timeout): it runs next without a start statement (``take_prestarted``)."""
     if not settings.SCHEDULER_ENABLED or run.get("workspace_id") is not None:
-        return len(rows)
+        return len(rows)  # the fast path of the rule below: no successor of this run is claimed here
     policy = policy_for_tenant(run.get("risk_policy"))
     claims: list[Claim] = []
     for row in rows:
         config: dict[str, Any] = row["config"] if isinstance(row.get("config"), dict) else {}
-        kind = node_types.REGISTRY.get(str(row.get("type")))
-        if kind is None or kind.claim is not None:  # a control node: a tick handles it
-            continue
-        assessment = assess_node_action(
-            policy, tenant_id=run.get("tenant_id"), run_id=run_id, node_key=row.get("key", ""), config=config
+        assessment = assess_for_transaction_claim(
+            node_type=str(row.get("type")),
+            config=config,
+            policy=policy,
+            tenant_id=run.get("tenant_id"),
+            run_id=run_id,
+            node_key=row.get("key", ""),
+            workspace_id=run.get("workspace_id"),
         )
-        if assessment.requires_approval:
+        if assessment is None or assessment.requires_approval:  # a control node, or the gate's to ask
             continue
         claims.append(Claim(node=WorkflowNode(id=row["id"], config=config), attempt_id=uuid.uuid4(), row=row))
     if not claims:

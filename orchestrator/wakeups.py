@@ -104,9 +104,13 @@ def cancel_remote_on_commit(task_ids: list[str]) -> None:
 
 
 def dispatch_on_commit(node_run_ids: list[str], dispatch: Dispatcher | None = None) -> None:
-    """Hand the new attempts to ``dispatch`` after commit (default: this thread's inline dispatcher, else Celery)."""
+    """Hand the new attempts to ``dispatch`` after commit (default: this thread's inline dispatcher, else Celery).
+
+    ``robust``: the attempts are committed whatever the broker says; an error here is logged, never raised into
+    the caller after its commit (an API client would see a 500 for work that was done), and a message that never
+    left is crash recovery's (``orchestrator.recovery`` re-publishes never-started attempts)."""
     sender = dispatch or getattr(_local, "dispatch", None) or dispatch_to_executors
-    transaction.on_commit(lambda: sender(node_run_ids))
+    transaction.on_commit(lambda: sender(node_run_ids), robust=True)
 
 
 # --- Wake-ups -----------------------------------------------------------------------------------------------------
